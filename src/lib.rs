@@ -1,0 +1,6 @@
+//! Shared pieces of the `dce-pipeline` examples, end-to-end tests and benchmarks.
+//!
+//! The method itself lives in the library crates under `crates/`; this root package only composes them.
+//! It is not published.
+
+pub use nnunet_preproc;
