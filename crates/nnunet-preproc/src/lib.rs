@@ -15,6 +15,7 @@
 mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
+mod atomic;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
