@@ -11,8 +11,10 @@ Produces ``crates/nnunet-preproc/tests/data/preprocess/<case>/`` for a handful o
 * for the export cases, ``logits_k{K}.npy`` (K, z', y', x') float32 in preprocessed space and
   ``v2_export_k{K}.npy`` (nnunetv2 ``convert_predicted_logits_to_segmentation_with_correct_shape``),
   ``v1_export_k{K}.npy`` (nnU-Net v1 ``save_segmentation_nifti_from_softmax``, read back from the written NIfTI),
-  ``v1_probs_k{K}.npy`` (v1's resampled softmax in the cropped box, the float32 array the export takes the argmax
-  of, computed with the same ``resample_data_or_seg`` call the export makes).
+  ``softmax_k{K}.npy`` (the float32 softmax of the logits, preprocessed space: v1's export input) and
+  ``v1_probs_k{K}.npy`` (v1's resampled softmax, the float32 array the export takes the argmax of, computed with the
+  same ``resample_data_or_seg`` call the export makes, pasted into the full original shape with background 1 and
+  other classes 0 outside the crop box, original axis order).
 
 Re-run with ``.venv/bin/python tools/golden/make_preprocess_fixtures.py`` from the repository root.
 """
@@ -224,7 +226,9 @@ def export_case(case, k, rng, v2_props, pm, cm, v1_props, data_shape, folder):
 
     # v1: the network output is transposed back before export, properties are un-transposed
     tb = inverse_perm(case["tf"])
-    sm = softmax(logits).transpose([0] + [i + 1 for i in tb])
+    sm_pre = softmax(logits)
+    np.save(folder / f"softmax_k{k}.npy", sm_pre)
+    sm = np.ascontiguousarray(sm_pre.transpose([0] + [i + 1 for i in tb]))
     p1 = {
         "original_spacing": np.array(case["spacing"]),
         "spacing_after_resampling": np.array(case["target"]),
@@ -265,7 +269,11 @@ def export_case(case, k, rng, v2_props, pm, cm, v1_props, data_shape, folder):
     finally:
         sys.stdout.close()
         sys.stdout = old_stdout
-    np.save(folder / f"v1_probs_k{k}.npy", probs.astype(np.float32))
+    full = np.zeros((k, *data_shape), dtype=np.float32)
+    full[0] = 1.0
+    bb = p1["crop_bbox"]
+    full[:, bb[0][0]:bb[0][1], bb[1][0]:bb[1][1], bb[2][0]:bb[2][1]] = probs.astype(np.float32)
+    np.save(folder / f"v1_probs_k{k}.npy", full)
     return {"k": k, "v2_counts": class_counts(np.asarray(seg2), range(k)),
             "v1_counts": class_counts(seg1, range(k))}
 
