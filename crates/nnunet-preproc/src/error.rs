@@ -40,7 +40,9 @@ pub enum Error {
         shape: Vec<usize>,
     },
     /// Spacing must be finite and strictly positive on every axis.
-    #[error("{path}: invalid voxel spacing {spacing:?} (array order z, y, x; must be finite and > 0)")]
+    #[error(
+        "{path}: invalid voxel spacing {spacing:?} (array order z, y, x; must be finite and > 0)"
+    )]
     InvalidSpacing {
         /// The file (or a description of the source of the spacing).
         path: PathBuf,
@@ -68,6 +70,15 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Table {
         /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A preprocessed-cache file is missing, truncated or of the wrong element type or rank.
+    #[error("{path}: preprocessed cache: {reason}")]
+    Cache {
+        /// The cache file.
         path: PathBuf,
         /// What is wrong.
         reason: String,

@@ -16,7 +16,9 @@ mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
 mod atomic;
+pub mod cache;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
+pub use cache::{MappedCase, PreprocessedCache};
