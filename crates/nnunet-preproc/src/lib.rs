@@ -15,10 +15,12 @@
 mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
+pub mod resample;
 mod atomic;
 pub mod cache;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
+pub use resample::{compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order, ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ};
 pub use cache::{MappedCase, PreprocessedCache};
