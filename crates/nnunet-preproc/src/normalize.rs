@@ -95,11 +95,24 @@ impl NormalizationScheme {
 /// use_mask = median_relative_size_after_cropping < 0.75  ∧  scheme = ZScore
 /// ```
 ///
-/// v1 states it as "not CT" and "CT" as a substring of the channel name; the only other scheme v1 knows
-/// (`noNorm`) ignores the flag, so the results agree.
+/// This is v2's rule; v1 decides from the channel name, see [`use_mask_for_norm_v1`] (the two differ only
+/// for a v1 channel named `"ct"`, and for `noNorm` channels where the flag has no effect).
 #[must_use]
 pub fn use_mask_for_norm(median_relative_size_after_cropping: f64, scheme: &NormalizationScheme) -> bool {
     median_relative_size_after_cropping < 0.75 && scheme.keeps_outside_at_zero()
+}
+
+/// nnU-Net v1's rule (`determine_whether_to_use_mask_for_norm`), which looks at the channel **name**:
+///
+/// ```text
+/// use_mask = median_relative_size_after_cropping < 0.75  ∧  "CT" is not a substring of the name
+/// ```
+///
+/// (case-sensitive: a channel named `"ct"` gets CT normalisation *and* the mask in v1, which then zeroes
+/// the outside; a `"noNorm"` channel gets `true`, without effect).
+#[must_use]
+pub fn use_mask_for_norm_v1(median_relative_size_after_cropping: f64, channel_name: &str) -> bool {
+    median_relative_size_after_cropping < 0.75 && !channel_name.contains("CT")
 }
 
 /// Canonical keys (lower case, without `_`, `-`, `.` and spaces) and the scheme they name.
@@ -172,8 +185,9 @@ fn typo_error(name: &str, key: &str, rule: &str) -> Error {
 ///
 /// Unlike nnU-Net, a name that **looks like a typo** of one of those keys is rejected instead of silently
 /// normalised with z-score: after lower-casing and dropping `_ - .` and blanks it equals a key, or lies
-/// within 1 edit (keys of 3–7 letters) or 2 edits (longer keys) of it — e.g. `"no_norm"`, `"CT "`,
-/// `"z-score"`, `"rescale_to_01"`, `"nonrom"`. `"ct"` tolerates no edit, so `"PT"` or `"T1"` stay z-score.
+/// within 1 edit (keys of 3–7 letters) or 2 edits (longer keys) of it — e.g. `"no_norm"`, `"CT "`, `"c_t"`,
+/// `"rescale_to_01"`, `"nonrom"`. `"ct"` tolerates no edit, so `"PT"` or `"T1"` stay z-score. Near misses
+/// of `"zscore"` (`"z-score"`, `"zscroe"`) get z-score, which is what they ask for.
 ///
 /// # Errors
 ///
@@ -184,8 +198,8 @@ pub fn scheme_for_channel_name(name: &str) -> Result<SchemeKind> {
 
 /// The scheme for a channel name under nnU-Net `flavour`. v2: see [`scheme_for_channel_name`]. v1
 /// (`determine_normalization_scheme`, case-sensitive): exactly `"CT"` or `"ct"` → CT, exactly `"noNorm"`
-/// → none, anything else z-score; near misses of those (and of v2-only keys such as `"rescale_to_0_1"`,
-/// which v1 would silently z-score) are rejected.
+/// → none, anything else z-score; near misses of those (e.g. `"Ct"`, `"nonorm"`) and of v2-only keys
+/// such as `"rescale_to_0_1"` (which v1 would silently z-score) are rejected.
 ///
 /// # Errors
 ///
@@ -204,16 +218,17 @@ pub fn scheme_for_channel_name_in(name: &str, flavour: Flavour) -> Result<Scheme
             });
             match (exact, near_miss(name)) {
                 (Some(&(_, kind)), _) => Ok(kind),
+                // a misspelt "zscore" gets z-score, which is what it asks for
+                (None, Some("zscore")) | (None, None) => Ok(SchemeKind::ZScore),
                 (None, Some(key)) => Err(typo_error(name, key, "nnU-Net v2's case-insensitive keys")),
-                (None, None) => Ok(SchemeKind::ZScore),
             }
         }
         Flavour::V1 => match name {
             "CT" | "ct" => Ok(SchemeKind::Ct),
             "noNorm" => Ok(SchemeKind::NoNormalization),
             _ => match near_miss(name) {
+                Some("zscore") | None => Ok(SchemeKind::ZScore),
                 Some(key) => Err(typo_error(name, key, "nnU-Net v1's exact keys \"CT\", \"ct\", \"noNorm\"")),
-                None => Ok(SchemeKind::ZScore),
             },
         },
     }
@@ -394,7 +409,9 @@ mod tests {
         for name in ["pre", "post1", "post2", "T1", "T2", "PT", "FLAIR", "ADC", "DWI", "T1w", "sub"] {
             assert_eq!(v2(name).unwrap(), SchemeKind::ZScore, "{name}");
         }
-        for typo in ["no_norm", "CT ", "z-score", "zscroe", "rescale_to_01", "rgb-to-0-1", "nonrom", "c_t"] {
+        assert_eq!(v2("z-score").unwrap(), SchemeKind::ZScore);
+        assert_eq!(v2("zscroe").unwrap(), SchemeKind::ZScore);
+        for typo in ["no_norm", "CT ", "rescale_to_01", "rgb-to-0-1", "nonrom", "c_t", "rescale to 0 1"] {
             assert!(matches!(v2(typo), Err(Error::InvalidParameter { key: "channel_names", .. })), "{typo}");
         }
         let v1 = |n| scheme_for_channel_name_in(n, Flavour::V1);
@@ -402,6 +419,7 @@ mod tests {
         assert_eq!(v1("noNorm").unwrap(), SchemeKind::NoNormalization);
         assert!(v1("Ct").is_err() && v1("nonorm").is_err() && v1("rescale_to_0_1").is_err());
         assert_eq!(v1("post1").unwrap(), SchemeKind::ZScore);
+        assert_eq!(v1("zscore").unwrap(), SchemeKind::ZScore);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! kind[c]      = scheme_for_channel_name_in(channel_names[c], flavour)     (CT takes fingerprint stats)
-//! use_mask[c]  = median_relative_size_after_cropping < 0.75 ∧ kind[c] = ZScore
+//! use_mask[c]  = median_relative_size_after_cropping < 0.75 ∧ kind[c] = ZScore     (v2)
+//!              = median_relative_size_after_cropping < 0.75 ∧ "CT" ∉ name[c]      (v1)
 //! target       = Fixed(s) | median + anisotropy rule          (crate::target_spacing)
 //! transpose_forward = [argmax target] + rest ascending;  spacing = target[transpose_forward]
 //! ```
@@ -27,7 +28,9 @@ use crate::atomic::write_bytes_atomically;
 use crate::error::{Error, Result};
 use crate::fingerprint::DatasetFingerprint;
 use crate::geometry::Spacing;
-use crate::normalize::{scheme_for_channel_name_in, use_mask_for_norm, NormalizationScheme, SchemeKind};
+use crate::normalize::{
+    scheme_for_channel_name_in, use_mask_for_norm, use_mask_for_norm_v1, NormalizationScheme, SchemeKind,
+};
 use crate::target_spacing::{
     is_permutation, target_spacing_with, transpose_backward, transpose_forward, ANISOTROPY_THRESHOLD,
 };
@@ -229,9 +232,14 @@ impl Plans {
             };
             normalization.push(scheme);
         }
+        let median_rel = fp.median_relative_size_after_cropping;
         let use_mask = normalization
             .iter()
-            .map(|s| use_mask_for_norm(fp.median_relative_size_after_cropping, s))
+            .zip(channel_names)
+            .map(|(s, name)| match params.flavour {
+                Flavour::V2 => use_mask_for_norm(median_rel, s),
+                Flavour::V1 => use_mask_for_norm_v1(median_rel, name.as_ref()),
+            })
             .collect();
         let target = match params.target_spacing {
             TargetSpacing::Fixed(s) => s,
