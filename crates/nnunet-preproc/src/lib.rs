@@ -15,6 +15,8 @@
 mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
+pub mod preprocessor;
+pub mod export;
 pub mod resample;
 mod atomic;
 pub mod cache;
@@ -22,5 +24,7 @@ pub mod cache;
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
+pub use preprocessor::{preprocess_case, CaseProperties, PreprocessedCase};
+pub use export::{logits_to_original_segmentation, probabilities_to_original, probabilities_to_original_segmentation, write_segmentation, OriginalProbabilities};
 pub use resample::{compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order, ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ};
 pub use cache::{MappedCase, PreprocessedCache};
