@@ -15,16 +15,53 @@
 mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
-pub mod preprocessor;
-pub mod export;
-pub mod resample;
 mod atomic;
+pub mod batch;
 pub mod cache;
+pub mod case;
+pub mod crop;
+pub mod export;
+pub mod fingerprint;
+pub mod mamamia;
+pub mod nifti_io;
+pub mod normalize;
+pub mod np_stats;
+pub mod plans;
+pub mod preprocessor;
+pub mod resample;
+pub mod target_spacing;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
-pub use preprocessor::{preprocess_case, CaseProperties, PreprocessedCase};
-pub use export::{logits_to_original_segmentation, probabilities_to_original, probabilities_to_original_segmentation, write_segmentation, OriginalProbabilities};
-pub use resample::{compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order, ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ};
 pub use cache::{MappedCase, PreprocessedCache};
+pub use case::{load_case, Case, CaseFiles, SegmentationRequirement};
+pub use crop::{
+    bounding_box, crop_to_nonzero, fill_holes, nonzero_mask, uncrop, BoundingBox, Cropped,
+};
+pub use export::{
+    logits_to_original_segmentation, probabilities_to_original,
+    probabilities_to_original_segmentation, write_segmentation, OriginalProbabilities,
+};
+pub use fingerprint::{
+    case_fingerprint, dataset_fingerprint, dataset_fingerprint_for, CaseFingerprint,
+    DatasetFingerprint, ForegroundIntensityProperties,
+};
+pub use mamamia::{BreastBox, ClinicalRecord, ClinicalTable, MamaMia, PatientInfo, Splits};
+pub use nifti_io::{
+    read_geometry, read_label_map, read_volume, read_volume_with, write_mask, write_volume,
+    NonFinitePolicy, ReadOptions,
+};
+pub use normalize::{
+    normalize_channel_mut, scheme_for_channel_name, scheme_for_channel_name_in, use_mask_for_norm,
+    use_mask_for_norm_v1, NormalizationScheme, SchemeKind,
+};
+pub use plans::{Flavour, Plans, PlansParams, TargetSpacing};
+pub use preprocessor::{preprocess_case, CaseProperties, PreprocessedCase};
+pub use resample::{
+    compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order,
+    ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
+};
+pub use target_spacing::{
+    target_spacing, target_spacing_with, transpose_backward, transpose_forward,
+};
