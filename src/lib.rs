@@ -3,4 +3,6 @@
 //! The method itself lives in the library crates under `crates/`; this root package only composes them.
 //! It is not published.
 
+pub mod demo_case;
+
 pub use nnunet_preproc;

@@ -255,6 +255,18 @@ impl MappedCase {
     }
 }
 
+/// Writes `value` as pretty JSON to `path` atomically (temporary file in the same folder, then rename).
+///
+/// # Errors
+/// [`Error::Json`] if `value` cannot be serialised, [`Error::Io`] if the file cannot be written.
+pub fn write_json_atomically<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| Error::Json {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    write_bytes_atomically(path, &json)
+}
+
 fn write_npy_atomically(
     path: &Path,
     write: impl FnOnce(std::io::BufWriter<File>) -> std::result::Result<(), ndarray_npy::WriteNpyError>,

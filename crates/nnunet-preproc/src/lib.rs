@@ -34,7 +34,7 @@ pub mod target_spacing;
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
-pub use cache::{MappedCase, PreprocessedCache};
+pub use cache::{write_json_atomically, MappedCase, PreprocessedCache};
 pub use case::{load_case, Case, CaseFiles, SegmentationRequirement};
 pub use crop::{
     bounding_box, crop_to_nonzero, fill_holes, nonzero_mask, uncrop, BoundingBox, Cropped,
