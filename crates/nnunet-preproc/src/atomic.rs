@@ -53,13 +53,13 @@ fn temporary_path(path: &Path) -> PathBuf {
 ///
 /// [`Error::Io`] naming the folder or file when the folder cannot be created or the rename fails; any
 /// error returned by `write`.
-#[allow(dead_code)] // callers arrive with the writer modules
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
     let tmp = temporary_path(path);
-    let outcome = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    let outcome =
+        write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if outcome.is_err() {
         // Best effort: the temporary file may not exist if `write` failed before creating it.
         let _ = std::fs::remove_file(&tmp);
@@ -72,9 +72,10 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
 /// # Errors
 ///
 /// [`Error::Io`] naming the file when the folder cannot be created, or writing or renaming fails.
-#[allow(dead_code)] // callers arrive with the writer modules
 pub(crate) fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically(path, |tmp| std::fs::write(tmp, bytes).map_err(|e| Error::io(path, e)))
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, bytes).map_err(|e| Error::io(path, e))
+    })
 }
 
 #[cfg(test)]
@@ -93,7 +94,10 @@ mod tests {
         assert!(name.starts_with(".plain.tmp-"), "{name}");
         let t = temporary_path(Path::new(".hidden.json"));
         let name = t.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with("..hidden.tmp-") && name.ends_with(".json"), "{name}");
+        assert!(
+            name.starts_with("..hidden.tmp-") && name.ends_with(".json"),
+            "{name}"
+        );
     }
 
     #[test]
