@@ -80,6 +80,15 @@ def run_quiet(fn):
     return result, error, buf.getvalue()
 
 
+def error_kind(text):
+    """Which check failed, from nnunetv2's printout ("same shape!", "Shape mismatch", ...)."""
+    low = text.lower()
+    for kind in ("shape", "spacing"):
+        if f"have the same {kind}!" in low or f"error: {kind} mismatch" in low:
+            return kind
+    return None
+
+
 def warnings_of(text):
     kinds = []
     for kind in ("origin", "direction"):
@@ -105,13 +114,14 @@ def case_scenarios():
     for name, (channels, seg) in scenarios.items():
         files = [str(CASE / f"{c}.nii.gz") for c in channels]
         read, error, text = run_quiet(lambda: rw.read_images(files))
-        entry = {"channels": channels, "segmentation": seg, "images_error": error}
+        entry = {"channels": channels, "segmentation": seg, "images_error": error, "error_kind": error_kind(text)}
         warnings = warnings_of(text)
         seg_ok = None
         if seg is not None and error is None:
             seg_file = str(CASE / f"{seg}.nii.gz")
             seg_ok, seg_error, seg_text = run_quiet(lambda: check_cases(files, seg_file, len(files), SimpleITKIO))
             assert seg_error is None
+            entry["error_kind"] = entry["error_kind"] or error_kind(seg_text)
             warnings += [w for w in warnings_of(seg_text) if w not in warnings]
             segmentation, _ = rw.read_seg(seg_file)
             entry["seg_foreground_voxels"] = int((segmentation > 0).sum())

@@ -79,8 +79,7 @@ pub struct Case {
 #[must_use]
 pub fn all_close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| (x - y).abs() <= SPACING_ATOL + SPACING_RTOL * y.abs())
 }
@@ -138,11 +137,23 @@ pub fn load_case(files: &CaseFiles, requirement: SegmentationRequirement) -> Res
     let ref_path = files.channels[0].as_path();
     let mut warnings = Vec::new();
     for (volume, path) in volumes.iter().zip(&files.channels).skip(1) {
-        check_grid(case, (volume.data.dim(), &volume.geometry, path), (reference, ref_path), &mut warnings)?;
+        check_grid(
+            case,
+            (volume.data.dim(), &volume.geometry, path),
+            (reference, ref_path),
+            &mut warnings,
+        )?;
     }
     if let (Some((labels, geometry)), Some(path)) = (&segmentation, seg_path) {
-        check_grid(case, (labels.dim(), geometry, path), (reference, ref_path), &mut warnings)?;
-        if requirement == SegmentationRequirement::RequiredNonEmpty && !labels.iter().any(|&l| l > 0) {
+        check_grid(
+            case,
+            (labels.dim(), geometry, path),
+            (reference, ref_path),
+            &mut warnings,
+        )?;
+        if requirement == SegmentationRequirement::RequiredNonEmpty
+            && !labels.iter().any(|&l| l > 0)
+        {
             return Err(Error::EmptySegmentation {
                 case: case.to_string(),
                 path: path.to_path_buf(),
@@ -197,7 +208,11 @@ fn check_grid(
     let ref_geometry = &reference.geometry;
     if !all_close(&geometry.spacing, &ref_geometry.spacing) {
         let fmt = |s: [f64; 3]| format!("{s:?} mm (z, y, x)");
-        return Err(mismatch("spacing", fmt(geometry.spacing), fmt(ref_geometry.spacing)));
+        return Err(mismatch(
+            "spacing",
+            fmt(geometry.spacing),
+            fmt(ref_geometry.spacing),
+        ));
     }
     if !all_close(&geometry.origin_lps(), &ref_geometry.origin_lps()) {
         warnings.push(format!(
@@ -209,7 +224,10 @@ fn check_grid(
         ));
     }
     let flat = |d: [[f64; 3]; 3]| d.concat();
-    if !all_close(&flat(geometry.direction_lps()), &flat(ref_geometry.direction_lps())) {
+    if !all_close(
+        &flat(geometry.direction_lps()),
+        &flat(ref_geometry.direction_lps()),
+    ) {
         warnings.push(format!(
             "case {case}: direction {:?} (LPS) of {} differs from direction {:?} of {}",
             geometry.direction_lps(),

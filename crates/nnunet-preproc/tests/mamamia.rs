@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
 use nnunet_preproc::mamamia::{
-    menopause_group, BreastBox, ClinicalRecord, ClinicalTable, MamaMia, MenopauseGroup, MenopauseRule, Splits,
+    menopause_group, BreastBox, ClinicalRecord, ClinicalTable, MamaMia, MenopauseGroup,
+    MenopauseRule, Splits,
 };
 use nnunet_preproc::Error;
 use serde_json::{json, Value};
@@ -110,8 +111,18 @@ fn assert_matches_pandas(table: &ClinicalTable) {
             .get(&want.patient_id.to_lowercase())
             .unwrap_or_else(|| panic!("{} missing", want.patient_id));
         assert_eq!(got, want);
-        assert_eq!(got.menopause_group(MenopauseRule::Task1).as_str(), g1, "{}", want.patient_id);
-        assert_eq!(got.menopause_group(MenopauseRule::Task2).as_str(), g2, "{}", want.patient_id);
+        assert_eq!(
+            got.menopause_group(MenopauseRule::Task1).as_str(),
+            g1,
+            "{}",
+            want.patient_id
+        );
+        assert_eq!(
+            got.menopause_group(MenopauseRule::Task2).as_str(),
+            g2,
+            "{}",
+            want.patient_id
+        );
     }
 }
 
@@ -122,7 +133,15 @@ fn clinical_csv_matches_pandas() {
     let ids: Vec<_> = table.iter().map(|r| r.patient_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["DUKE_001", "DUKE_002", "ISPY1_1001", "ISPY2_125418", "ISPY2_200001", "ISPY2_200002", "NACT_01"]
+        [
+            "DUKE_001",
+            "DUKE_002",
+            "ISPY1_1001",
+            "ISPY2_125418",
+            "ISPY2_200001",
+            "ISPY2_200002",
+            "NACT_01"
+        ]
     );
 }
 
@@ -143,7 +162,12 @@ fn splits_match_pandas() {
     let text = fs::read_to_string(data_dir().join("splits_expected.json")).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     let list = |k: &str| -> Vec<String> {
-        doc[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+        doc[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
     };
     let splits = Splits::from_csv(data_dir().join("splits.csv")).unwrap();
     assert_eq!(splits.train, list("train_split"));
@@ -157,7 +181,9 @@ fn breast_box_matches_numpy_slicing() {
     let doc: Value = serde_json::from_str(&text).unwrap();
     for (k, coords) in doc["boxes"].as_array().unwrap().iter().enumerate() {
         let raw = json!({ "patient_id": "x", "primary_lesion": { "breast_coordinates": coords } });
-        let info = nnunet_preproc::mamamia::PatientInfo::from_value(raw, Path::new("box.json"), "X").unwrap();
+        let info =
+            nnunet_preproc::mamamia::PatientInfo::from_value(raw, Path::new("box.json"), "X")
+                .unwrap();
         let bbox = info.breast_box.unwrap();
         let mut got = input.clone();
         bbox.mask_outside_mut(got.view_mut());
@@ -201,7 +227,8 @@ fn menopause_rules() {
 
 // ---- layout ------------------------------------------------------------------------------------------
 
-const SPLITS_NAN_PADDED: &str = "train_split,test_split\nDUKE_001,ispy1_1001\nduke_002,NaN\nNACT_01,\n";
+const SPLITS_NAN_PADDED: &str =
+    "train_split,test_split\nDUKE_001,ispy1_1001\nduke_002,NaN\nNACT_01,\n";
 
 /// A MAMA-MIA-like tree with mixed-case names: DUKE_001 (3 phases, lower-case files, expert seg),
 /// duke_002 (phases 0 and 1 only, `.nii` and `.nii.gz`), Ispy1_1001 (3 phases + a duplicate `.nii` phase 1).
@@ -229,9 +256,21 @@ fn build_tree(root: &Path) {
         "imaging_data": { "bilateral": true, "dataset": "DUKE" }
     });
     fs::write(info.join("duke_001.json"), duke_001.to_string()).unwrap();
-    fs::write(info.join("DUKE_002.json"), "{ \"patient_id\": \"DUKE_002\", ").unwrap();
-    fs::write(info.join("ispy1_1001.json"), r#"{"imaging_data": {"dataset": "ISPY1"}}"#).unwrap();
-    fs::write(info.join("nact_01.json"), r#"{"patient_id": "nact_01", "primary_lesion": {"breast_coordinates": null}}"#).unwrap();
+    fs::write(
+        info.join("DUKE_002.json"),
+        "{ \"patient_id\": \"DUKE_002\", ",
+    )
+    .unwrap();
+    fs::write(
+        info.join("ispy1_1001.json"),
+        r#"{"imaging_data": {"dataset": "ISPY1"}}"#,
+    )
+    .unwrap();
+    fs::write(
+        info.join("nact_01.json"),
+        r#"{"patient_id": "nact_01", "primary_lesion": {"breast_coordinates": null}}"#,
+    )
+    .unwrap();
     fs::write(root.join("train_test_splits.csv"), SPLITS_NAN_PADDED).unwrap();
     let csv_text = fs::read_to_string(data_dir().join("clinical.csv")).unwrap();
     fs::write(root.join("clinical_and_imaging_info.csv"), &csv_text).unwrap();
@@ -250,24 +289,45 @@ fn discovers_cases_and_files_case_insensitively() {
     assert_eq!(files.id, "DUKE_001");
     assert_eq!(
         files.channels,
-        [root.join("images/DUKE_001/duke_001_0001.nii.gz"), root.join("images/DUKE_001/duke_001_0000.nii.gz")]
+        [
+            root.join("images/DUKE_001/duke_001_0001.nii.gz"),
+            root.join("images/DUKE_001/duke_001_0000.nii.gz")
+        ]
     );
-    assert_eq!(files.segmentation, Some(root.join("segmentations/expert/duke_001.nii.gz")));
+    assert_eq!(
+        files.segmentation,
+        Some(root.join("segmentations/expert/duke_001.nii.gz"))
+    );
 
     let files = ds.case_files("DUKE_002", &[0, 1]).unwrap();
-    assert_eq!(files.channels[0], root.join("images/duke_002/DUKE_002_0000.nii"));
+    assert_eq!(
+        files.channels[0],
+        root.join("images/duke_002/DUKE_002_0000.nii")
+    );
     assert_eq!(files.segmentation, None);
     assert_eq!(
         ds.automatic_segmentation("Duke_002").unwrap(),
-        Some(root.join("segmentations/automatic/duke_002.nii.gz").as_path())
+        Some(
+            root.join("segmentations/automatic/duke_002.nii.gz")
+                .as_path()
+        )
     );
 
     // .nii.gz wins over .nii for the same phase, and the duplicate is reported
     let files = ds.case_files("ispy1_1001", &[0, 1, 2]).unwrap();
-    assert_eq!(files.channels[1], root.join("images/Ispy1_1001/ISPY1_1001_0001.nii.gz"));
-    assert_eq!(files.segmentation, Some(root.join("segmentations/expert/ISPY1_1001.NII.GZ")));
+    assert_eq!(
+        files.channels[1],
+        root.join("images/Ispy1_1001/ISPY1_1001_0001.nii.gz")
+    );
+    assert_eq!(
+        files.segmentation,
+        Some(root.join("segmentations/expert/ISPY1_1001.NII.GZ"))
+    );
     let warnings = ds.warnings().join("\n");
-    assert!(warnings.contains("ispy1_1001_0001.nii ignored"), "{warnings}");
+    assert!(
+        warnings.contains("ispy1_1001_0001.nii ignored"),
+        "{warnings}"
+    );
     assert!(warnings.contains("notes.txt ignored"), "{warnings}");
 }
 
@@ -281,15 +341,29 @@ fn missing_phase_and_unknown_case_are_errors() {
         Error::MissingFile { case, what, path } => {
             assert_eq!(case, "DUKE_002");
             assert_eq!(what, "phase 2 image");
-            assert_eq!(path, &dir.path().join("images/duke_002/DUKE_002_0002.nii.gz"));
+            assert_eq!(
+                path,
+                &dir.path().join("images/duke_002/DUKE_002_0002.nii.gz")
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("case DUKE_002") && msg.contains("phase 2 image"), "{msg}");
-    assert!(matches!(ds.case_files("DUKE_999", &[0]), Err(Error::UnknownCase { case, .. }) if case == "DUKE_999"));
-    assert!(matches!(ds.case_files("DUKE_001", &[]), Err(Error::InvalidParameter { key: "phases", .. })));
-    assert!(matches!(MamaMia::open(dir.path().join("nope")), Err(Error::Io { .. })));
+    assert!(
+        msg.contains("case DUKE_002") && msg.contains("phase 2 image"),
+        "{msg}"
+    );
+    assert!(
+        matches!(ds.case_files("DUKE_999", &[0]), Err(Error::UnknownCase { case, .. }) if case == "DUKE_999")
+    );
+    assert!(matches!(
+        ds.case_files("DUKE_001", &[]),
+        Err(Error::InvalidParameter { key: "phases", .. })
+    ));
+    assert!(matches!(
+        MamaMia::open(dir.path().join("nope")),
+        Err(Error::Io { .. })
+    ));
 }
 
 #[test]
@@ -312,10 +386,16 @@ fn patient_info_files() {
 
     // no patient_id → file stem; no breast_coordinates → None
     let info = ds.patient_info("ISPY1_1001").unwrap();
-    assert_eq!((info.patient_id.as_str(), info.breast_box), ("ISPY1_1001", None));
+    assert_eq!(
+        (info.patient_id.as_str(), info.breast_box),
+        ("ISPY1_1001", None)
+    );
     // a JSON without images (hidden test case), breast_coordinates null
     let info = ds.patient_info("NACT_01").unwrap();
-    assert_eq!((info.patient_id.as_str(), info.breast_box), ("NACT_01", None));
+    assert_eq!(
+        (info.patient_id.as_str(), info.breast_box),
+        ("NACT_01", None)
+    );
 
     let err = ds.patient_info("duke_002").unwrap_err();
     assert!(
@@ -327,23 +407,41 @@ fn patient_info_files() {
     fs::remove_file(dir.path().join("patient_info_files/ispy1_1001.json")).unwrap();
     let ds = MamaMia::open(dir.path()).unwrap();
     let err = ds.patient_info("ispy1_1001").unwrap_err();
-    assert!(matches!(&err, Error::MissingFile { case, what, .. } if case == "ISPY1_1001" && what == "patient info JSON"));
+    assert!(
+        matches!(&err, Error::MissingFile { case, what, .. } if case == "ISPY1_1001" && what == "patient info JSON")
+    );
 }
 
 #[test]
 fn bad_breast_coordinates_are_json_errors() {
     let path = Path::new("patient_info_files/duke_009.json");
     for (coords, needle) in [
-        (json!({"x_min": 1, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0}), "no `z_max`"),
-        (json!({"x_min": -1, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0, "z_max": 3}), "x_min` = -1"),
-        (json!({"x_min": 1.5, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0, "z_max": 3}), "x_min` = 1.5"),
-        (json!({"x_min": 1, "x_max": 5, "y_min": 6, "y_max": 5, "z_min": 0, "z_max": 3}), "y_min 6 > y_max 5"),
+        (
+            json!({"x_min": 1, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0}),
+            "no `z_max`",
+        ),
+        (
+            json!({"x_min": -1, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0, "z_max": 3}),
+            "x_min` = -1",
+        ),
+        (
+            json!({"x_min": 1.5, "x_max": 5, "y_min": 0, "y_max": 5, "z_min": 0, "z_max": 3}),
+            "x_min` = 1.5",
+        ),
+        (
+            json!({"x_min": 1, "x_max": 5, "y_min": 6, "y_max": 5, "z_min": 0, "z_max": 3}),
+            "y_min 6 > y_max 5",
+        ),
     ] {
         let raw = json!({ "primary_lesion": { "breast_coordinates": coords } });
-        let err = nnunet_preproc::mamamia::PatientInfo::from_value(raw, path, "DUKE_009").unwrap_err();
+        let err =
+            nnunet_preproc::mamamia::PatientInfo::from_value(raw, path, "DUKE_009").unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Json { .. }), "{msg}");
-        assert!(msg.contains("duke_009.json") && msg.contains(needle), "{msg}");
+        assert!(
+            msg.contains("duke_009.json") && msg.contains(needle),
+            "{msg}"
+        );
     }
 }
 
@@ -360,10 +458,17 @@ fn clinical_prefers_xlsx_and_splits_drop_padding() {
 
     // an upper-case workbook name wins over the CSV
     let csv_text = "patient_id,age,pcr\nDUKE_001,50,0\n";
-    xlsx_from_csv(csv_text, &root.join("CLINICAL_AND_IMAGING_INFO.XLSX"), "dataset_info");
+    xlsx_from_csv(
+        csv_text,
+        &root.join("CLINICAL_AND_IMAGING_INFO.XLSX"),
+        "dataset_info",
+    );
     let table = ds.clinical().unwrap();
     assert_eq!(table.path(), root.join("CLINICAL_AND_IMAGING_INFO.XLSX"));
-    assert_eq!((table.len(), table.get("DUKE_001").unwrap().age), (1, Some(50.0)));
+    assert_eq!(
+        (table.len(), table.get("DUKE_001").unwrap().age),
+        (1, Some(50.0))
+    );
 
     let splits = ds.splits().unwrap();
     assert_eq!(splits.train, ["DUKE_001", "DUKE_002", "NACT_01"]);
@@ -385,16 +490,25 @@ fn table_errors_name_file_column_and_row() {
 
     let p = write("no_id.csv", "id,age\nDUKE_001,40\n");
     let msg = table_err(ClinicalTable::from_csv(&p));
-    assert!(msg.contains("no_id.csv") && msg.contains("patient_id"), "{msg}");
+    assert!(
+        msg.contains("no_id.csv") && msg.contains("patient_id"),
+        "{msg}"
+    );
 
     let p = write("bad_pcr.csv", "patient_id,pcr\nDUKE_001,1\nDUKE_002,yes\n");
     let msg = table_err(ClinicalTable::from_csv(&p));
-    assert!(msg.contains("bad_pcr.csv") && msg.contains("`pcr`") && msg.contains("row 3"), "{msg}");
+    assert!(
+        msg.contains("bad_pcr.csv") && msg.contains("`pcr`") && msg.contains("row 3"),
+        "{msg}"
+    );
     assert!(msg.contains("DUKE_002") && msg.contains("`yes`"), "{msg}");
 
     let p = write("bad_age.csv", "patient_id,age\nDUKE_001,forty\n");
     let msg = table_err(ClinicalTable::from_csv(&p));
-    assert!(msg.contains("bad_age.csv") && msg.contains("`age`") && msg.contains("row 2"), "{msg}");
+    assert!(
+        msg.contains("bad_age.csv") && msg.contains("`age`") && msg.contains("row 2"),
+        "{msg}"
+    );
 
     let p = write("dup.csv", "patient_id,age\nDUKE_001,40\nduke_001,41\n");
     let msg = table_err(ClinicalTable::from_csv(&p));
@@ -403,14 +517,23 @@ fn table_errors_name_file_column_and_row() {
     let xlsx = dir.path().join("bad_age.xlsx");
     xlsx_from_csv("patient_id,age\nDUKE_001,old\n", &xlsx, "dataset_info");
     let msg = table_err(ClinicalTable::from_xlsx(&xlsx));
-    assert!(msg.contains("bad_age.xlsx") && msg.contains("`age`") && msg.contains("row 2"), "{msg}");
+    assert!(
+        msg.contains("bad_age.xlsx") && msg.contains("`age`") && msg.contains("row 2"),
+        "{msg}"
+    );
 
     let xlsx = dir.path().join("wrong_sheet.xlsx");
     xlsx_from_csv("patient_id\nDUKE_001\n", &xlsx, "Sheet1");
     let msg = table_err(ClinicalTable::from_xlsx(&xlsx));
-    assert!(msg.contains("wrong_sheet.xlsx") && msg.contains("dataset_info"), "{msg}");
+    assert!(
+        msg.contains("wrong_sheet.xlsx") && msg.contains("dataset_info"),
+        "{msg}"
+    );
 
     let p = write("splits.csv", "train,test\nDUKE_001,\n");
     let err = Splits::from_csv(&p).unwrap_err();
-    assert!(matches!(err, Error::Table { .. }) && err.to_string().contains("train_split"), "{err}");
+    assert!(
+        matches!(err, Error::Table { .. }) && err.to_string().contains("train_split"),
+        "{err}"
+    );
 }

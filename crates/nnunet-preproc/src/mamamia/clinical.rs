@@ -32,8 +32,8 @@ pub const CLINICAL_SHEET: &str = "dataset_info";
 
 /// Cell texts read as missing (pandas' default `na_values`), compared after trimming.
 pub const NA_VALUES: [&str; 19] = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
-    "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ];
 
 /// One patient's row of the clinical table.
@@ -112,13 +112,17 @@ impl ClinicalTable {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             ));
         }
-        let mut book: calamine::Xlsx<_> =
-            calamine::open_workbook(path).map_err(|e| table_err(format!("cannot open workbook: {e}")))?;
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(path)
+            .map_err(|e| table_err(format!("cannot open workbook: {e}")))?;
         let names = book.sheet_names();
         let sheet = names
             .iter()
             .find(|n| n.as_str() == CLINICAL_SHEET)
-            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(CLINICAL_SHEET)))
+            .or_else(|| {
+                names
+                    .iter()
+                    .find(|n| n.eq_ignore_ascii_case(CLINICAL_SHEET))
+            })
             .cloned()
             .ok_or_else(|| table_err(format!("no sheet `{CLINICAL_SHEET}` (sheets: {names:?})")))?;
         let range = book
@@ -182,7 +186,11 @@ impl ClinicalTable {
     }
 
     fn from_raw(raw: RawTable) -> Result<Self> {
-        let RawTable { path, headers, rows } = raw;
+        let RawTable {
+            path,
+            headers,
+            rows,
+        } = raw;
         let table_err = |reason: String| Error::Table {
             path: path.clone(),
             reason,
@@ -192,8 +200,13 @@ impl ClinicalTable {
                 return Err(table_err(format!("duplicate column `{h}`")));
             }
         }
-        let find = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-        let id_col = find("patient_id").ok_or_else(|| table_err("no column `patient_id`".to_string()))?;
+        let find = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(name))
+        };
+        let id_col =
+            find("patient_id").ok_or_else(|| table_err("no column `patient_id`".to_string()))?;
         let typed = TypedColumns {
             dataset: find("dataset"),
             age: find("age"),
@@ -234,15 +247,21 @@ impl ClinicalTable {
             }
             let record = ClinicalRecord {
                 dataset: cell(typed.dataset),
-                age: parse_age(cell(typed.age)).map_err(|v| table_err(format!("{}: `{v}` is not a number", ctx("age"))))?,
+                age: parse_age(cell(typed.age))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not a number", ctx("age"))))?,
                 menopause: cell(typed.menopause),
                 breast_density: cell(typed.breast_density),
-                pcr: parse_binary(cell(typed.pcr)).map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("pcr"))))?,
+                pcr: parse_binary(cell(typed.pcr))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("pcr"))))?,
                 tumor_subtype: cell(typed.tumor_subtype),
-                hr: parse_binary(cell(typed.hr)).map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("hr"))))?,
-                er: parse_binary(cell(typed.er)).map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("er"))))?,
-                pr: parse_binary(cell(typed.pr)).map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("pr"))))?,
-                her2: parse_binary(cell(typed.her2)).map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("her2"))))?,
+                hr: parse_binary(cell(typed.hr))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("hr"))))?,
+                er: parse_binary(cell(typed.er))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("er"))))?,
+                pr: parse_binary(cell(typed.pr))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("pr"))))?,
+                her2: parse_binary(cell(typed.her2))
+                    .map_err(|v| table_err(format!("{}: `{v}` is not 0 or 1", ctx("her2"))))?,
                 extra,
                 patient_id: id.clone(),
             };
@@ -385,8 +404,7 @@ fn parse_binary(cell: Option<String>) -> std::result::Result<Option<u8>, String>
     match cell {
         None => Ok(None),
         Some(t) => match t.trim().parse::<f64>() {
-            Ok(v) if v == 0.0 => Ok(Some(0)),
-            Ok(v) if v == 1.0 => Ok(Some(1)),
+            Ok(v) if v == 0.0 || v == 1.0 => Ok(Some(u8::from(v == 1.0))),
             _ => Err(t),
         },
     }

@@ -75,7 +75,10 @@ impl MamaMia {
         let images_dir = find_child(&root, "images", true)?.ok_or_else(|| {
             Error::io(
                 root.join("images"),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "MAMA-MIA root has no images/ folder"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "MAMA-MIA root has no images/ folder",
+                ),
             )
         })?;
         let mut images = BTreeMap::new();
@@ -84,18 +87,27 @@ impl MamaMia {
             let id = folder.to_uppercase();
             let case = scan_case(&dir, &folder, &mut warnings)?;
             if images.contains_key(&id) {
-                warnings.push(format!("case {id}: folder {} ignored, another folder has the same id", dir.display()));
+                warnings.push(format!(
+                    "case {id}: folder {} ignored, another folder has the same id",
+                    dir.display()
+                ));
                 continue;
             }
             images.insert(id, case);
         }
         let segmentations = find_child(&root, "segmentations", true)?;
-        let scan_seg = |sub: &str, warnings: &mut Vec<String>| -> Result<BTreeMap<String, PathBuf>> {
-            match segmentations.as_ref().map(|s| find_child(s, sub, true)).transpose()?.flatten() {
-                Some(dir) => scan_flat(&dir, strip_nifti, warnings),
-                None => Ok(BTreeMap::new()),
-            }
-        };
+        let scan_seg =
+            |sub: &str, warnings: &mut Vec<String>| -> Result<BTreeMap<String, PathBuf>> {
+                match segmentations
+                    .as_ref()
+                    .map(|s| find_child(s, sub, true))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(dir) => scan_flat(&dir, strip_nifti, warnings),
+                    None => Ok(BTreeMap::new()),
+                }
+            };
         let expert = scan_seg("expert", &mut warnings)?;
         let automatic = scan_seg("automatic", &mut warnings)?;
         let patient_info = match find_child(&root, "patient_info_files", true)? {
@@ -157,11 +169,14 @@ impl MamaMia {
         let channels = phases
             .iter()
             .map(|&k| {
-                case.phases.get(&k).cloned().ok_or_else(|| Error::MissingFile {
-                    case: id.to_string(),
-                    what: format!("phase {k} image"),
-                    path: case.dir.join(format!("{}_{k:04}.nii.gz", case.stem)),
-                })
+                case.phases
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| Error::MissingFile {
+                        case: id.to_string(),
+                        what: format!("phase {k} image"),
+                        path: case.dir.join(format!("{}_{k:04}.nii.gz", case.stem)),
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(CaseFiles {
@@ -238,7 +253,8 @@ impl MamaMia {
     /// # Errors
     /// [`Error::Io`] when the file does not exist; the errors of [`Splits::from_csv`].
     pub fn splits(&self) -> Result<Splits> {
-        let path = find_child(&self.root, SPLITS_CSV, false)?.unwrap_or_else(|| self.root.join(SPLITS_CSV));
+        let path = find_child(&self.root, SPLITS_CSV, false)?
+            .unwrap_or_else(|| self.root.join(SPLITS_CSV));
         Splits::from_csv(path)
     }
 
@@ -261,7 +277,9 @@ fn canonical(id: &str) -> String {
 
 /// The last path component as text.
 fn name_of(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The entries of `dir`, sorted by name.
@@ -320,10 +338,18 @@ fn insert_ranked<K: Ord>(
 ) {
     match map.get(&key) {
         Some((old, old_rank)) if *old_rank <= rank => {
-            warnings.push(format!("{what}: {} ignored, {} is used", path.display(), old.display()));
+            warnings.push(format!(
+                "{what}: {} ignored, {} is used",
+                path.display(),
+                old.display()
+            ));
         }
         Some((old, _)) => {
-            warnings.push(format!("{what}: {} ignored, {} is used", old.display(), path.display()));
+            warnings.push(format!(
+                "{what}: {} ignored, {} is used",
+                old.display(),
+                path.display()
+            ));
             map.insert(key, (path, rank));
         }
         None => {
@@ -363,7 +389,8 @@ fn scan_case(dir: &Path, folder: &str, warnings: &mut Vec<String>) -> Result<Cas
         let parsed = strip_nifti(&name).and_then(|(stem, rank)| {
             let (prefix, digits) = stem.rsplit_once('_')?;
             let phase_ok = digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit());
-            (phase_ok && prefix.eq_ignore_ascii_case(folder)).then(|| (prefix, digits.parse::<usize>().ok(), rank))
+            (phase_ok && prefix.eq_ignore_ascii_case(folder))
+                .then(|| (prefix, digits.parse::<usize>().ok(), rank))
         });
         match parsed {
             Some((prefix, Some(k), rank)) => {
@@ -371,7 +398,10 @@ fn scan_case(dir: &Path, folder: &str, warnings: &mut Vec<String>) -> Result<Cas
                 let what = format!("case {id} phase {k}");
                 insert_ranked(&mut phases, k, path, rank, &what, warnings);
             }
-            _ => warnings.push(format!("case {id}: {} ignored (not <case>_<kkkk>.nii[.gz])", path.display())),
+            _ => warnings.push(format!(
+                "case {id}: {} ignored (not <case>_<kkkk>.nii[.gz])",
+                path.display()
+            )),
         }
     }
     Ok(CaseImages {

@@ -42,7 +42,11 @@ impl BreastBox {
     #[must_use]
     pub fn clamped(&self, shape: [usize; 3]) -> [Range<usize>; 3] {
         let r = |[lo, hi]: [usize; 2], n: usize| lo.min(n)..hi.min(n);
-        [r(self.axis0, shape[0]), r(self.axis1, shape[1]), r(self.axis2, shape[2])]
+        [
+            r(self.axis0, shape[0]),
+            r(self.axis1, shape[1]),
+            r(self.axis2, shape[2]),
+        ]
     }
 
     /// Whether array index `(z, y, x)` lies inside the box.
@@ -128,7 +132,9 @@ impl PatientInfo {
         }
         .trim()
         .to_uppercase();
-        let coords = obj.get("primary_lesion").and_then(|l| l.get("breast_coordinates"));
+        let coords = obj
+            .get("primary_lesion")
+            .and_then(|l| l.get("breast_coordinates"));
         let breast_box = match coords {
             None | Some(Value::Null) => None,
             Some(c) => Some(parse_box(c).map_err(custom)?),
@@ -160,7 +166,9 @@ fn parse_box(coords: &Value) -> std::result::Result<BreastBox, String> {
     let pair = |axis: &str| -> std::result::Result<[usize; 2], String> {
         let (lo, hi) = (get(&format!("{axis}_min"))?, get(&format!("{axis}_max"))?);
         if lo > hi {
-            return Err(format!("`breast_coordinates`: {axis}_min {lo} > {axis}_max {hi}"));
+            return Err(format!(
+                "`breast_coordinates`: {axis}_min {lo} > {axis}_max {hi}"
+            ));
         }
         Ok([lo, hi])
     };
@@ -180,7 +188,10 @@ fn json_err(path: &Path, source: serde_json::Error) -> Error {
 
 /// The file name without `.json` (any case), upper-cased.
 fn file_stem(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = if name.to_ascii_lowercase().ends_with(".json") {
         &name[..name.len() - 5]
     } else {

@@ -2,7 +2,7 @@
 //!
 //! Two columns, `train_split` and `test_split`, one patient id per cell. The file is a pandas export of two
 //! columns of unequal length, so the shorter (`test_split`) is padded with empty or `NaN` cells; missing cells
-//! (pandas' default `na_values`, see [`crate::mamamia::clinical`]) are skipped in both columns.
+//! (pandas' default `na_values`, see [`NA_VALUES`](crate::mamamia::NA_VALUES)) are skipped in both columns.
 //!
 //! Reference: LidiaGarrucho/MAMA-MIA README (dataset layout); `/work/shared/reference/mamamia.md` §1 and §1.1
 //! (1200 train / 306 test in the official file).
@@ -51,14 +51,28 @@ impl Splits {
         let find = |name: &str| {
             headers
                 .iter()
-                .position(|h| h.trim_start_matches('\u{feff}').trim().eq_ignore_ascii_case(name))
-                .ok_or_else(|| table_err(format!("no column `{name}` (columns: {:?})", headers.iter().collect::<Vec<_>>())))
+                .position(|h| {
+                    h.trim_start_matches('\u{feff}')
+                        .trim()
+                        .eq_ignore_ascii_case(name)
+                })
+                .ok_or_else(|| {
+                    table_err(format!(
+                        "no column `{name}` (columns: {:?})",
+                        headers.iter().collect::<Vec<_>>()
+                    ))
+                })
         };
         let (train_col, test_col) = (find(TRAIN_COLUMN)?, find(TEST_COLUMN)?);
         let mut splits = Splits::default();
         for record in reader.records() {
             let record = record.map_err(|e| table_err(format!("invalid CSV: {e}")))?;
-            let id = |c: usize| record.get(c).and_then(na_to_none).map(|s| s.trim().to_uppercase());
+            let id = |c: usize| {
+                record
+                    .get(c)
+                    .and_then(na_to_none)
+                    .map(|s| s.trim().to_uppercase())
+            };
             splits.train.extend(id(train_col));
             splits.test.extend(id(test_col));
         }
