@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::plans::Plans;
 use crate::preprocessor::{transpose3, transpose4, CaseProperties};
 use crate::resample::{resample_data, ResampleConfig};
+use crate::target_spacing::is_permutation;
 
 /// The export of class probabilities (v1 / `--save_probabilities` style).
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +72,7 @@ enum Decision {
 ///
 /// [`Error::ShapeMismatch`] when the logits do not have `properties.new_shape` or the properties are
 /// inconsistent (box outside the shape); [`Error::InvalidParameter`] (key `logits`) for no channel or more than
-/// 256 classes; [`Error::NonFiniteVoxels`] for NaN/Inf logits.
+/// 256 classes, (key `transpose_forward`) for properties whose transposition is not a permutation; [`Error::NonFiniteVoxels`] for NaN/Inf logits.
 pub fn logits_to_original_segmentation(
     logits: ArrayView4<f32>,
     properties: &CaseProperties,
@@ -138,11 +139,18 @@ pub fn probabilities_to_original_segmentation(
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] when `seg` does not have the original shape; I/O errors of the writer.
-pub fn write_segmentation(path: &Path, seg: ArrayView3<u8>, properties: &CaseProperties) -> Result<()> {
+pub fn write_segmentation(
+    path: &Path,
+    seg: ArrayView3<u8>,
+    properties: &CaseProperties,
+) -> Result<()> {
     let expected: [usize; 3] = original_shape(properties);
     if seg.shape() != &expected[..] {
         return Err(Error::ShapeMismatch {
-            context: format!("write_segmentation {}: label map vs original image", path.display()),
+            context: format!(
+                "write_segmentation {}: label map vs original image",
+                path.display()
+            ),
             found: seg.shape().to_vec(),
             expected: expected.to_vec(),
         });
@@ -186,7 +194,13 @@ fn streaming_argmax(
     let mut best = Array3::<f32>::from_elem(target, f32::NEG_INFINITY);
     let mut label = Array3::<u8>::zeros(target);
     for k in 0..pred.len_of(Axis(0)) {
-        let r = resample_data(pred.slice(s![k..k + 1, .., .., ..]), target, current, new, &cfg);
+        let r = resample_data(
+            pred.slice(s![k..k + 1, .., .., ..]),
+            target,
+            current,
+            new,
+            &cfg,
+        );
         let class = k as u8; // k < 256 is checked by check_prediction
         Zip::from(&mut best)
             .and(&mut label)
@@ -208,17 +222,23 @@ fn argmax_first(x: ArrayView4<f32>) -> Array3<u8> {
     let mut label = Array3::<u8>::zeros((z, y, w));
     for (k, ch) in x.axis_iter(Axis(0)).enumerate().skip(1) {
         let class = k as u8;
-        Zip::from(&mut best).and(&mut label).and(ch).for_each(|b, l, &v| {
-            if v > *b {
-                *b = v;
-                *l = class;
-            }
-        });
+        Zip::from(&mut best)
+            .and(&mut label)
+            .and(ch)
+            .for_each(|b, l, &v| {
+                if v > *b {
+                    *b = v;
+                    *l = class;
+                }
+            });
     }
     label
 }
 
-fn uncrop_and_transpose_back(cropped: ArrayView3<u8>, properties: &CaseProperties) -> Result<Array3<u8>> {
+fn uncrop_and_transpose_back(
+    cropped: ArrayView3<u8>,
+    properties: &CaseProperties,
+) -> Result<Array3<u8>> {
     let full = uncrop(
         cropped,
         &properties.bbox_used_for_cropping,
@@ -228,12 +248,25 @@ fn uncrop_and_transpose_back(cropped: ArrayView3<u8>, properties: &CasePropertie
     Ok(transpose3(full.view(), properties.transpose_backward()))
 }
 
-fn check_prediction(pred: ArrayView4<f32>, properties: &CaseProperties, key: &'static str) -> Result<()> {
+fn check_prediction(
+    pred: ArrayView4<f32>,
+    properties: &CaseProperties,
+    key: &'static str,
+) -> Result<()> {
     let k = pred.len_of(Axis(0));
     if k == 0 || k > 256 {
         return Err(Error::InvalidParameter {
             key,
             reason: format!("{k} classes (need 1 to 256 for a u8 label map)"),
+        });
+    }
+    if !is_permutation(properties.transpose_forward) {
+        return Err(Error::InvalidParameter {
+            key: "transpose_forward",
+            reason: format!(
+                "case properties hold {:?}, not a permutation of [0, 1, 2]",
+                properties.transpose_forward
+            ),
         });
     }
     let spatial = &pred.shape()[1..];
@@ -244,7 +277,9 @@ fn check_prediction(pred: ArrayView4<f32>, properties: &CaseProperties, key: &'s
             expected: properties.new_shape.to_vec(),
         });
     }
-    if bbox_shape(&properties.bbox_used_for_cropping) != properties.shape_after_cropping_and_before_resampling {
+    if bbox_shape(&properties.bbox_used_for_cropping)
+        != properties.shape_after_cropping_and_before_resampling
+    {
         return Err(Error::ShapeMismatch {
             context: "export: properties bbox_used_for_cropping vs shape_after_cropping_and_before_resampling".into(),
             found: bbox_shape(&properties.bbox_used_for_cropping).to_vec(),

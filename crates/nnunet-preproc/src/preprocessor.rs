@@ -36,9 +36,10 @@ mod class_locations;
 mod properties;
 
 pub use class_locations::{
-    num_class_locations, sample_class_locations, CLASS_LOCATION_SEED, MIN_NUM_SAMPLES, MIN_PERCENT_COVERAGE,
+    num_class_locations, sample_class_locations, CLASS_LOCATION_SEED, MIN_NUM_SAMPLES,
+    MIN_PERCENT_COVERAGE,
 };
-pub use properties::{inverse_permutation, is_permutation, transpose_spacing, CaseProperties};
+pub use properties::{transpose_spacing, CaseProperties};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,7 +51,10 @@ use crate::error::{Error, Result};
 use crate::geometry::{check_spacing, Geometry};
 use crate::normalize::normalize_channel_mut;
 use crate::plans::{Flavour, Plans};
-use crate::resample::{compute_new_shape, resample_data, resample_segmentation, ResampleConfig, SegResampleConfig};
+use crate::resample::{
+    compute_new_shape, resample_data, resample_segmentation, ResampleConfig, SegResampleConfig,
+};
+use crate::target_spacing::is_permutation;
 
 /// A preprocessed case: the network input, the resampled segmentation and the properties the export needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,8 +196,14 @@ fn check_inputs(
         }
     }
     for (what, len) in [
-        ("plans.normalization vs image channels", plans.normalization.len()),
-        ("plans.use_mask_for_norm vs image channels", plans.use_mask_for_norm.len()),
+        (
+            "plans.normalization vs image channels",
+            plans.normalization.len(),
+        ),
+        (
+            "plans.use_mask_for_norm vs image channels",
+            plans.use_mask_for_norm.len(),
+        ),
     ] {
         if len != n_channels {
             return Err(Error::ShapeMismatch {
@@ -206,7 +216,10 @@ fn check_inputs(
     if !is_permutation(plans.transpose_forward) {
         return Err(Error::InvalidParameter {
             key: "transpose_forward",
-            reason: format!("{:?} is not a permutation of [0, 1, 2]", plans.transpose_forward),
+            reason: format!(
+                "{:?} is not a permutation of [0, 1, 2]",
+                plans.transpose_forward
+            ),
         });
     }
     check_spacing(geometry.spacing, &PathBuf::from("<image geometry>"))?;

@@ -32,7 +32,9 @@ use serde_json::Value;
 const CASES: [&str; 3] = ["aniso", "sepz", "transposed"];
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/preprocess").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/preprocess")
+        .join(case)
 }
 
 fn arr3(v: &Value) -> [usize; 3] {
@@ -45,7 +47,8 @@ fn f3(v: &Value) -> [f64; 3] {
 
 fn plans_and_properties(case: &str, flavour: Flavour) -> (Plans, CaseProperties) {
     let d = dir(case);
-    let meta: Value = serde_json::from_str(&fs::read_to_string(d.join("meta.json")).unwrap()).unwrap();
+    let meta: Value =
+        serde_json::from_str(&fs::read_to_string(d.join("meta.json")).unwrap()).unwrap();
     let c = meta["n_channels"].as_u64().unwrap() as usize;
     let plans = Plans {
         flavour,
@@ -77,7 +80,8 @@ fn v2_logit_export_matches_nnunetv2() {
         let (plans, props) = plans_and_properties(case, Flavour::V2);
         for k in [2, 3] {
             let logits: Array4<f32> = read_npy(dir(case).join(format!("logits_k{k}.npy"))).unwrap();
-            let reference: Array3<u8> = read_npy(dir(case).join(format!("v2_export_k{k}.npy"))).unwrap();
+            let reference: Array3<u8> =
+                read_npy(dir(case).join(format!("v2_export_k{k}.npy"))).unwrap();
             let ours = logits_to_original_segmentation(logits.view(), &props, &plans).unwrap();
             assert_eq!(ours.shape(), &original_shape(&props)[..]);
             let n = count_diff(&ours, &reference);
@@ -93,20 +97,29 @@ fn v1_softmax_export_matches_nnunet_v1() {
         let (plans, props) = plans_and_properties(case, Flavour::V1);
         for k in [2, 3] {
             let sm: Array4<f32> = read_npy(dir(case).join(format!("softmax_k{k}.npy"))).unwrap();
-            let reference: Array3<u8> = read_npy(dir(case).join(format!("v1_export_k{k}.npy"))).unwrap();
-            let ref_probs: Array4<f32> = read_npy(dir(case).join(format!("v1_probs_k{k}.npy"))).unwrap();
+            let reference: Array3<u8> =
+                read_npy(dir(case).join(format!("v1_export_k{k}.npy"))).unwrap();
+            let ref_probs: Array4<f32> =
+                read_npy(dir(case).join(format!("v1_probs_k{k}.npy"))).unwrap();
             let ours = probabilities_to_original(sm.view(), &props, &plans).unwrap();
             let n = count_diff(&ours.segmentation, &reference);
-            assert_eq!(ours.probabilities.shape(), ref_probs.shape(), "{case} K={k}");
+            assert_eq!(
+                ours.probabilities.shape(),
+                ref_probs.shape(),
+                "{case} K={k}"
+            );
             let max_diff = ours
                 .probabilities
                 .iter()
                 .zip(ref_probs.iter())
                 .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-            eprintln!("{case:>10} v1 K={k}: {n} voxels differ, probabilities max |diff| {max_diff:.3e}");
+            eprintln!(
+                "{case:>10} v1 K={k}: {n} voxels differ, probabilities max |diff| {max_diff:.3e}"
+            );
             assert_eq!(n, 0, "{case} K={k}");
             assert!(max_diff <= 1e-6, "{case} K={k}: {max_diff}");
-            let seg_only = probabilities_to_original_segmentation(sm.view(), &props, &plans).unwrap();
+            let seg_only =
+                probabilities_to_original_segmentation(sm.view(), &props, &plans).unwrap();
             assert_eq!(count_diff(&seg_only, &reference), 0, "{case} K={k}");
         }
     }

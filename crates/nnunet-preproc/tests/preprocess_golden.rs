@@ -36,12 +36,16 @@ const CASES: [&str; 8] = [
 ];
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/preprocess").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/preprocess")
+        .join(case)
 }
 
 fn json(path: PathBuf) -> Value {
-    serde_json::from_str(&fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap()
+    serde_json::from_str(
+        &fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 fn arr3(v: &Value) -> [usize; 3] {
@@ -98,8 +102,13 @@ fn input(case: &str) -> Input {
 fn check(case: &str, flavour: Flavour) -> (f32, f32) {
     let inp = input(case);
     let plans = plans_for(&inp.meta, flavour);
-    let out = preprocess_case(inp.data.view(), inp.seg.as_ref().map(|s| s.view()), &inp.geometry, &plans)
-        .unwrap_or_else(|e| panic!("{case} {flavour:?}: {e}"));
+    let out = preprocess_case(
+        inp.data.view(),
+        inp.seg.as_ref().map(|s| s.view()),
+        &inp.geometry,
+        &plans,
+    )
+    .unwrap_or_else(|e| panic!("{case} {flavour:?}: {e}"));
     let tag = if flavour == Flavour::V2 { "v2" } else { "v1" };
     let d = dir(case);
     let props = json(d.join(format!("{tag}_props.json")));
@@ -107,11 +116,25 @@ fn check(case: &str, flavour: Flavour) -> (f32, f32) {
     let ref_seg: Array3<i16> = read_npy(d.join(format!("{tag}_seg.npy"))).unwrap();
     let p = &out.properties;
 
-    assert_eq!(p.new_shape, arr3(&props["new_shape"]), "{case} {tag}: new shape");
+    assert_eq!(
+        p.new_shape,
+        arr3(&props["new_shape"]),
+        "{case} {tag}: new shape"
+    );
     // v2 stores shapes and the box transposed; v1 un-transposed (its crop runs before the transpose)
     let tf = plans.transpose_forward;
-    let perm = |s: [usize; 3]| if flavour == Flavour::V1 { [s[tf[0]], s[tf[1]], s[tf[2]]] } else { s };
-    assert_eq!(p.shape_before_cropping, perm(arr3(&props["shape_before_cropping"])), "{case} {tag}");
+    let perm = |s: [usize; 3]| {
+        if flavour == Flavour::V1 {
+            [s[tf[0]], s[tf[1]], s[tf[2]]]
+        } else {
+            s
+        }
+    };
+    assert_eq!(
+        p.shape_before_cropping,
+        perm(arr3(&props["shape_before_cropping"])),
+        "{case} {tag}"
+    );
     assert_eq!(
         p.shape_after_cropping_and_before_resampling,
         perm(arr3(&props["shape_after_cropping_and_before_resampling"])),
@@ -121,7 +144,12 @@ fn check(case: &str, flavour: Flavour) -> (f32, f32) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| [b[0].as_u64().unwrap() as usize, b[1].as_u64().unwrap() as usize])
+        .map(|b| {
+            [
+                b[0].as_u64().unwrap() as usize,
+                b[1].as_u64().unwrap() as usize,
+            ]
+        })
         .collect();
     let bbox_ref = if flavour == Flavour::V1 {
         [bbox_ref[tf[0]], bbox_ref[tf[1]], bbox_ref[tf[2]]]
@@ -130,11 +158,22 @@ fn check(case: &str, flavour: Flavour) -> (f32, f32) {
     };
     assert_eq!(p.bbox_used_for_cropping, bbox_ref, "{case} {tag}: bbox");
 
-    assert_eq!(out.data.shape(), ref_data.shape(), "{case} {tag}: data shape");
+    assert_eq!(
+        out.data.shape(),
+        ref_data.shape(),
+        "{case} {tag}: data shape"
+    );
     let seg = out.seg.as_ref().unwrap();
     assert_eq!(seg.shape(), ref_seg.shape(), "{case} {tag}: seg shape");
-    let seg_diff = seg.iter().zip(ref_seg.iter()).filter(|(a, b)| a != b).count();
-    assert_eq!(seg_diff, 0, "{case} {tag}: {seg_diff} segmentation voxels differ");
+    let seg_diff = seg
+        .iter()
+        .zip(ref_seg.iter())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        seg_diff, 0,
+        "{case} {tag}: {seg_diff} segmentation voxels differ"
+    );
 
     let range = ref_data.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
         - ref_data.iter().fold(f32::INFINITY, |m, &v| m.min(v));
@@ -143,26 +182,52 @@ fn check(case: &str, flavour: Flavour) -> (f32, f32) {
         .iter()
         .zip(ref_data.iter())
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-    eprintln!("{case:>13} {tag}: max |diff| {max_diff:.3e}, range {range:.3}, relative {:.3e}", max_diff / range);
-    assert!(max_diff <= 1e-4 * range, "{case} {tag}: max |diff| {max_diff} > 1e-4 · {range}");
+    eprintln!(
+        "{case:>13} {tag}: max |diff| {max_diff:.3e}, range {range:.3}, relative {:.3e}",
+        max_diff / range
+    );
+    assert!(
+        max_diff <= 1e-4 * range,
+        "{case} {tag}: max |diff| {max_diff} > 1e-4 · {range}"
+    );
 
     check_class_locations(case, tag, &inp, p, seg, &props);
     (max_diff, range)
 }
 
-fn check_class_locations(case: &str, tag: &str, inp: &Input, p: &CaseProperties, seg: &Array3<i16>, props: &Value) {
+fn check_class_locations(
+    case: &str,
+    tag: &str,
+    inp: &Input,
+    p: &CaseProperties,
+    seg: &Array3<i16>,
+    props: &Value,
+) {
     if inp.seg.is_none() {
         assert!(p.class_locations.is_empty(), "{case} {tag}");
         return;
     }
     for (label, locs) in &p.class_locations {
         let n = seg.iter().filter(|&&l| l == *label).count();
-        assert_eq!(locs.len(), num_class_locations(n), "{case} {tag}: label {label}");
-        assert!(locs.iter().all(|&[z, y, x]| seg[[z, y, x]] == *label), "{case} {tag}: label {label}");
+        assert_eq!(
+            locs.len(),
+            num_class_locations(n),
+            "{case} {tag}: label {label}"
+        );
+        assert!(
+            locs.iter().all(|&[z, y, x]| seg[[z, y, x]] == *label),
+            "{case} {tag}: label {label}"
+        );
         if tag == "v2" {
             // nnU-Net draws a different subset (numpy RNG), but the count rule is the same
-            let n_ref = props["class_location_counts"][label.to_string()].as_u64().unwrap() as usize;
-            assert_eq!(locs.len(), n_ref, "{case} {tag}: class location count of label {label}");
+            let n_ref = props["class_location_counts"][label.to_string()]
+                .as_u64()
+                .unwrap() as usize;
+            assert_eq!(
+                locs.len(),
+                n_ref,
+                "{case} {tag}: class location count of label {label}"
+            );
         }
     }
 }
@@ -185,7 +250,13 @@ fn v1_matches_nnunet_v1_generic_preprocessor() {
 fn properties_round_trip_through_json() {
     let inp = input("transposed");
     let plans = plans_for(&inp.meta, Flavour::V2);
-    let out = preprocess_case(inp.data.view(), inp.seg.as_ref().map(|s| s.view()), &inp.geometry, &plans).unwrap();
+    let out = preprocess_case(
+        inp.data.view(),
+        inp.seg.as_ref().map(|s| s.view()),
+        &inp.geometry,
+        &plans,
+    )
+    .unwrap();
     let text = serde_json::to_string(&out.properties).unwrap();
     let back: CaseProperties = serde_json::from_str(&text).unwrap();
     assert_eq!(back, out.properties);

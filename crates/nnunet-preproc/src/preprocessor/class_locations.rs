@@ -54,7 +54,10 @@ pub fn num_class_locations(n_voxels: usize) -> usize {
 /// a label the coordinates are kept in the order they were drawn. See the module docs for the deviation from
 /// nnU-Net's numpy stream.
 #[must_use]
-pub fn sample_class_locations(seg: ArrayView3<i16>, labels: &[i16]) -> BTreeMap<i16, Vec<[usize; 3]>> {
+pub fn sample_class_locations(
+    seg: ArrayView3<i16>,
+    labels: &[i16],
+) -> BTreeMap<i16, Vec<[usize; 3]>> {
     let mut wanted: Vec<i16> = labels.to_vec();
     wanted.sort_unstable();
     wanted.dedup();

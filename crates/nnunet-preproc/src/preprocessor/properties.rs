@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::crop::BoundingBox;
 use crate::geometry::{Geometry, Spacing};
 use crate::plans::Flavour;
+use crate::target_spacing::transpose_backward;
 
 /// Per-case properties written next to a preprocessed case (serde JSON) and needed by the export.
 ///
@@ -54,7 +55,7 @@ impl CaseProperties {
     /// The inverse of `transpose_forward` (the plan's `transpose_backward`).
     #[must_use]
     pub fn transpose_backward(&self) -> [usize; 3] {
-        inverse_permutation(self.transpose_forward)
+        transpose_backward(self.transpose_forward)
     }
 }
 
@@ -62,27 +63,4 @@ impl CaseProperties {
 #[must_use]
 pub fn transpose_spacing(s: Spacing, t: [usize; 3]) -> Spacing {
     [s[t[0]], s[t[1]], s[t[2]]]
-}
-
-/// The inverse of a permutation of `0..3` (`inv[t[i]] = i`).
-#[must_use]
-pub fn inverse_permutation(t: [usize; 3]) -> [usize; 3] {
-    let mut inv = [0; 3];
-    for (i, &j) in t.iter().enumerate() {
-        inv[j % 3] = i;
-    }
-    inv
-}
-
-/// Whether `t` is a permutation of `0, 1, 2`.
-#[must_use]
-pub fn is_permutation(t: [usize; 3]) -> bool {
-    let mut seen = [false; 3];
-    for &a in &t {
-        if a >= 3 || seen[a] {
-            return false;
-        }
-        seen[a] = true;
-    }
-    true
 }
