@@ -39,7 +39,9 @@ pub fn nonzero_mask(data: ArrayView4<f32>) -> Array3<bool> {
     let (_, nz, ny, nx) = data.dim();
     let mut mask = Array3::from_elem((nz, ny, nx), false);
     for channel in data.axis_iter(Axis(0)) {
-        Zip::from(&mut mask).and(&channel).for_each(|m, &v| *m |= v != 0.0);
+        Zip::from(&mut mask)
+            .and(&channel)
+            .for_each(|m, &v| *m |= v != 0.0);
     }
     fill_holes(&mut mask);
     mask
@@ -60,16 +62,18 @@ pub fn fill_holes(mask: &mut Array3<bool>) {
     // reached[i] = background voxel connected to the border
     let mut reached = Array3::from_elem((nz, ny, nx), false);
     let mut stack: Vec<[usize; 3]> = Vec::new();
-    let seed = |z: usize, y: usize, x: usize, reached: &mut Array3<bool>, stack: &mut Vec<[usize; 3]>| {
-        if !mask[[z, y, x]] && !reached[[z, y, x]] {
-            reached[[z, y, x]] = true;
-            stack.push([z, y, x]);
-        }
-    };
+    let seed =
+        |z: usize, y: usize, x: usize, reached: &mut Array3<bool>, stack: &mut Vec<[usize; 3]>| {
+            if !mask[[z, y, x]] && !reached[[z, y, x]] {
+                reached[[z, y, x]] = true;
+                stack.push([z, y, x]);
+            }
+        };
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
-                let on_border = z == 0 || y == 0 || x == 0 || z + 1 == nz || y + 1 == ny || x + 1 == nx;
+                let on_border =
+                    z == 0 || y == 0 || x == 0 || z + 1 == nz || y + 1 == ny || x + 1 == nx;
                 if on_border {
                     seed(z, y, x, &mut reached, &mut stack);
                 }
@@ -160,7 +164,9 @@ pub fn crop_to_nonzero(data: ArrayView4<f32>, seg: Option<ArrayView3<i16>>) -> R
     let bbox = bounding_box(mask.view());
     let [bz, by, bx] = bbox;
     let sp = s![bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]];
-    let cropped_data = data.slice(s![.., bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]]).to_owned();
+    let cropped_data = data
+        .slice(s![.., bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]])
+        .to_owned();
     let cropped_mask = mask.slice(sp);
     let cropped_seg = match seg {
         Some(seg) => {

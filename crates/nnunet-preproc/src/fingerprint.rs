@@ -247,12 +247,20 @@ pub fn dataset_fingerprint_for(
         .map(|c| {
             let pooled: Vec<f32> = cases
                 .iter()
-                .flat_map(|case| case.foreground_intensities[c].iter().step_by(stride).copied())
+                .flat_map(|case| {
+                    case.foreground_intensities[c]
+                        .iter()
+                        .step_by(stride)
+                        .copied()
+                })
                 .collect();
             ForegroundIntensityProperties::from_intensities(&pooled, flavour)
         })
         .collect();
-    let rel: Vec<f64> = cases.iter().map(|c| c.relative_size_after_cropping).collect();
+    let rel: Vec<f64> = cases
+        .iter()
+        .map(|c| c.relative_size_after_cropping)
+        .collect();
     Ok(DatasetFingerprint {
         spacings: cases.iter().map(|c| c.spacing).collect(),
         shapes_after_crop: cases.iter().map(|c| c.shape_after_crop).collect(),
@@ -280,14 +288,19 @@ mod nan_as_null {
 
 /// Serde helper: `Vec<T>` ↔ nnU-Net's `{"0": …, "1": …}` map.
 mod per_channel_map {
-    use super::{BTreeMap, Deserialize, Deserializer, ForegroundIntensityProperties, Serialize, Serializer};
+    use super::{
+        BTreeMap, Deserialize, Deserializer, ForegroundIntensityProperties, Serialize, Serializer,
+    };
 
     pub fn serialize<S: Serializer>(
         v: &[ForegroundIntensityProperties],
         s: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        let map: BTreeMap<String, &ForegroundIntensityProperties> =
-            v.iter().enumerate().map(|(i, p)| (i.to_string(), p)).collect();
+        let map: BTreeMap<String, &ForegroundIntensityProperties> = v
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i.to_string(), p))
+            .collect();
         // BTreeMap orders "10" before "2"; nnU-Net readers index by key, so order does not matter.
         map.serialize(s)
     }

@@ -98,7 +98,10 @@ impl NormalizationScheme {
 /// This is v2's rule; v1 decides from the channel name, see [`use_mask_for_norm_v1`] (the two differ only
 /// for a v1 channel named `"ct"`, and for `noNorm` channels where the flag has no effect).
 #[must_use]
-pub fn use_mask_for_norm(median_relative_size_after_cropping: f64, scheme: &NormalizationScheme) -> bool {
+pub fn use_mask_for_norm(
+    median_relative_size_after_cropping: f64,
+    scheme: &NormalizationScheme,
+) -> bool {
     median_relative_size_after_cropping < 0.75 && scheme.keeps_outside_at_zero()
 }
 
@@ -139,13 +142,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, v) in d[0].iter_mut().enumerate() {
+        *v = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -220,7 +225,9 @@ pub fn scheme_for_channel_name_in(name: &str, flavour: Flavour) -> Result<Scheme
                 (Some(&(_, kind)), _) => Ok(kind),
                 // a misspelt "zscore" gets z-score, which is what it asks for
                 (None, Some("zscore")) | (None, None) => Ok(SchemeKind::ZScore),
-                (None, Some(key)) => Err(typo_error(name, key, "nnU-Net v2's case-insensitive keys")),
+                (None, Some(key)) => {
+                    Err(typo_error(name, key, "nnU-Net v2's case-insensitive keys"))
+                }
             }
         }
         Flavour::V1 => match name {
@@ -228,7 +235,11 @@ pub fn scheme_for_channel_name_in(name: &str, flavour: Flavour) -> Result<Scheme
             "noNorm" => Ok(SchemeKind::NoNormalization),
             _ => match near_miss(name) {
                 Some("zscore") | None => Ok(SchemeKind::ZScore),
-                Some(key) => Err(typo_error(name, key, "nnU-Net v1's exact keys \"CT\", \"ct\", \"noNorm\"")),
+                Some(key) => Err(typo_error(
+                    name,
+                    key,
+                    "nnU-Net v1's exact keys \"CT\", \"ct\", \"noNorm\"",
+                )),
             },
         },
     }
@@ -362,7 +373,12 @@ pub fn normalize_channel_mut(
     flavour: Flavour,
 ) -> Result<()> {
     check_shape(&channel, &seg)?;
-    if flavour == Flavour::V1 && matches!(scheme, NormalizationScheme::RescaleTo01 | NormalizationScheme::RgbTo01) {
+    if flavour == Flavour::V1
+        && matches!(
+            scheme,
+            NormalizationScheme::RescaleTo01 | NormalizationScheme::RgbTo01
+        )
+    {
         return Err(Error::InvalidParameter {
             key: "normalization",
             reason: format!("{:?} does not exist in nnU-Net v1", scheme.kind()),
@@ -385,7 +401,9 @@ pub fn normalize_channel_mut(
             if min < 0.0 || max > 255.0 {
                 return Err(Error::InvalidParameter {
                     key: "normalization",
-                    reason: format!("RGBTo01Normalization needs values in [0, 255], found [{min}, {max}]"),
+                    reason: format!(
+                        "RGBTo01Normalization needs values in [0, 255], found [{min}, {max}]"
+                    ),
                 });
             }
             channel.mapv_inplace(|v| v / 255.0);
@@ -406,13 +424,32 @@ mod tests {
         assert_eq!(v2("NONORM").unwrap(), SchemeKind::NoNormalization);
         assert_eq!(v2("Rescale_To_0_1").unwrap(), SchemeKind::RescaleTo01);
         assert_eq!(v2("rgb_to_0_1").unwrap(), SchemeKind::RgbTo01);
-        for name in ["pre", "post1", "post2", "T1", "T2", "PT", "FLAIR", "ADC", "DWI", "T1w", "sub"] {
+        for name in [
+            "pre", "post1", "post2", "T1", "T2", "PT", "FLAIR", "ADC", "DWI", "T1w", "sub",
+        ] {
             assert_eq!(v2(name).unwrap(), SchemeKind::ZScore, "{name}");
         }
         assert_eq!(v2("z-score").unwrap(), SchemeKind::ZScore);
         assert_eq!(v2("zscroe").unwrap(), SchemeKind::ZScore);
-        for typo in ["no_norm", "CT ", "rescale_to_01", "rgb-to-0-1", "nonrom", "c_t", "rescale to 0 1"] {
-            assert!(matches!(v2(typo), Err(Error::InvalidParameter { key: "channel_names", .. })), "{typo}");
+        for typo in [
+            "no_norm",
+            "CT ",
+            "rescale_to_01",
+            "rgb-to-0-1",
+            "nonrom",
+            "c_t",
+            "rescale to 0 1",
+        ] {
+            assert!(
+                matches!(
+                    v2(typo),
+                    Err(Error::InvalidParameter {
+                        key: "channel_names",
+                        ..
+                    })
+                ),
+                "{typo}"
+            );
         }
         let v1 = |n| scheme_for_channel_name_in(n, Flavour::V1);
         assert_eq!(v1("CT").unwrap(), SchemeKind::Ct);
@@ -426,7 +463,10 @@ mod tests {
     fn mask_rule() {
         assert!(use_mask_for_norm(0.5, &NormalizationScheme::ZScore));
         assert!(!use_mask_for_norm(0.75, &NormalizationScheme::ZScore));
-        assert!(!use_mask_for_norm(0.5, &NormalizationScheme::NoNormalization));
+        assert!(!use_mask_for_norm(
+            0.5,
+            &NormalizationScheme::NoNormalization
+        ));
         assert!(!use_mask_for_norm(f64::NAN, &NormalizationScheme::ZScore));
     }
 }

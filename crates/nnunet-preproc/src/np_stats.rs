@@ -224,8 +224,14 @@ mod tests {
         assert_eq!(m, 2.5);
         assert!((s - 1.118_034).abs() < 1e-6);
         let sorted = [1.0f32, 2.0, 3.0, 4.0];
-        assert_eq!(percentile_sorted_f32(&sorted, 50.0, LerpPrecision::F64), 2.5);
-        assert_eq!(percentile_sorted_f32(&sorted, 100.0, LerpPrecision::F32), 4.0);
+        assert_eq!(
+            percentile_sorted_f32(&sorted, 50.0, LerpPrecision::F64),
+            2.5
+        );
+        assert_eq!(
+            percentile_sorted_f32(&sorted, 100.0, LerpPrecision::F32),
+            4.0
+        );
         assert_eq!(percentile_sorted_f32(&sorted, 0.0, LerpPrecision::F32), 1.0);
         assert_eq!(median_sorted_f32(&sorted), 2.5);
         assert_eq!(median_f64(&[3.0, 1.0, 2.0]), 2.0);

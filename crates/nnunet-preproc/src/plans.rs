@@ -29,10 +29,12 @@ use crate::error::{Error, Result};
 use crate::fingerprint::DatasetFingerprint;
 use crate::geometry::Spacing;
 use crate::normalize::{
-    scheme_for_channel_name_in, use_mask_for_norm, use_mask_for_norm_v1, NormalizationScheme, SchemeKind,
+    scheme_for_channel_name_in, use_mask_for_norm, use_mask_for_norm_v1, NormalizationScheme,
+    SchemeKind,
 };
 use crate::target_spacing::{
-    is_permutation, target_spacing_with, transpose_backward, transpose_forward, ANISOTROPY_THRESHOLD,
+    is_permutation, target_spacing_with, transpose_backward, transpose_forward,
+    ANISOTROPY_THRESHOLD,
 };
 
 /// Which nnU-Net the numbers must reproduce. Serialised as `"v1"` / `"v2"`.
@@ -209,7 +211,9 @@ impl Plans {
         if n == 0 || n != n_props {
             return Err(Error::InvalidParameter {
                 key: "channel_names",
-                reason: format!("{n} channel names for a fingerprint with {n_props} channels (need ≥ 1, equal)"),
+                reason: format!(
+                    "{n} channel names for a fingerprint with {n_props} channels (need ≥ 1, equal)"
+                ),
             });
         }
         let mut normalization = Vec::with_capacity(n);
@@ -224,7 +228,10 @@ impl Plans {
                     if !props.is_finite() {
                         return Err(Error::InvalidParameter {
                             key: "foreground_intensity_properties_per_channel",
-                            reason: format!("CT channel {c} ({:?}) has no finite foreground statistics", name.as_ref()),
+                            reason: format!(
+                                "CT channel {c} ({:?}) has no finite foreground statistics",
+                                name.as_ref()
+                            ),
                         });
                     }
                     NormalizationScheme::Ct(props)
@@ -250,7 +257,10 @@ impl Plans {
             flavour: params.flavour,
             spacing: forward.map(|a| target[a]),
             patch_size: params.patch_size,
-            channel_names: channel_names.iter().map(|s| s.as_ref().to_owned()).collect(),
+            channel_names: channel_names
+                .iter()
+                .map(|s| s.as_ref().to_owned())
+                .collect(),
             normalization,
             use_mask_for_norm: use_mask,
             transpose_forward: forward,
@@ -303,14 +313,21 @@ impl Plans {
         }
         for (c, scheme) in self.normalization.iter().enumerate() {
             let v1_missing = self.flavour == Flavour::V1
-                && matches!(scheme, NormalizationScheme::RescaleTo01 | NormalizationScheme::RgbTo01);
+                && matches!(
+                    scheme,
+                    NormalizationScheme::RescaleTo01 | NormalizationScheme::RgbTo01
+                );
             let bad_ct = matches!(scheme, NormalizationScheme::Ct(p) if !p.is_finite());
             if v1_missing || bad_ct {
                 return Err(Error::InvalidParameter {
                     key: "normalization",
                     reason: format!(
                         "channel {c}: {scheme:?} is not usable ({})",
-                        if v1_missing { "absent from nnU-Net v1" } else { "non-finite CT statistics" }
+                        if v1_missing {
+                            "absent from nnU-Net v1"
+                        } else {
+                            "non-finite CT statistics"
+                        }
                     ),
                 });
             }
@@ -321,7 +338,10 @@ impl Plans {
         if !is_permutation(self.transpose_forward) {
             return Err(Error::InvalidParameter {
                 key: "transpose_forward",
-                reason: format!("{:?} is not a permutation of [0, 1, 2]", self.transpose_forward),
+                reason: format!(
+                    "{:?} is not a permutation of [0, 1, 2]",
+                    self.transpose_forward
+                ),
             });
         }
         if transpose_backward(self.transpose_forward) != self.transpose_backward {

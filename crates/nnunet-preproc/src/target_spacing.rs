@@ -96,8 +96,14 @@ pub fn target_spacing_with(fp: &DatasetFingerprint, anisotropy_threshold: f64) -
     let target_size: [f64; 3] = std::array::from_fn(|a| column_percentile(&sizes, a, 50.0));
     let worst = argmax(target);
     let others: Vec<usize> = (0..3).filter(|&a| a != worst).collect();
-    let max_other_spacing = others.iter().map(|&a| target[a]).fold(f64::NEG_INFINITY, f64::max);
-    let min_other_size = others.iter().map(|&a| target_size[a]).fold(f64::INFINITY, f64::min);
+    let max_other_spacing = others
+        .iter()
+        .map(|&a| target[a])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let min_other_size = others
+        .iter()
+        .map(|&a| target_size[a])
+        .fold(f64::INFINITY, f64::min);
     let aniso_spacing = target[worst] > anisotropy_threshold * max_other_spacing;
     let aniso_voxels = target_size[worst] * anisotropy_threshold < min_other_size;
     if aniso_spacing && aniso_voxels {
@@ -142,7 +148,8 @@ pub fn transpose_backward(forward: [usize; 3]) -> [usize; 3] {
 #[must_use]
 pub fn is_permutation(p: [usize; 3]) -> bool {
     let mut seen = [false; 3];
-    p.iter().all(|&a| a < 3 && !std::mem::replace(&mut seen[a], true))
+    p.iter()
+        .all(|&a| a < 3 && !std::mem::replace(&mut seen[a], true))
 }
 
 #[cfg(test)]
@@ -155,6 +162,8 @@ mod tests {
         assert_eq!(transpose_forward([0.7, 3.0, 0.7]), [1, 0, 2]);
         assert_eq!(transpose_forward([0.7, 0.7, 5.0]), [2, 0, 1]);
         assert_eq!(transpose_backward([2, 0, 1]), [1, 2, 0]);
-        assert!(is_permutation([2, 0, 1]) && !is_permutation([0, 0, 1]) && !is_permutation([0, 1, 3]));
+        assert!(
+            is_permutation([2, 0, 1]) && !is_permutation([0, 0, 1]) && !is_permutation([0, 1, 3])
+        );
     }
 }

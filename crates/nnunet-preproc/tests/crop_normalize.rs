@@ -11,8 +11,8 @@ use ndarray::{s, Array3, Array4, ArrayD, Axis, Ix3, Ix4};
 use ndarray_npy::read_npy;
 use nnunet_preproc::fingerprint::ForegroundIntensityProperties;
 use nnunet_preproc::{
-    bounding_box, crop_to_nonzero, nonzero_mask, normalize_channel_mut, uncrop, BoundingBox, Flavour,
-    NormalizationScheme,
+    bounding_box, crop_to_nonzero, nonzero_mask, normalize_channel_mut, uncrop, BoundingBox,
+    Flavour, NormalizationScheme,
 };
 
 fn dir() -> PathBuf {
@@ -40,15 +40,17 @@ fn json(name: &str) -> serde_json::Value {
 }
 
 fn bbox_of(v: &serde_json::Value) -> BoundingBox {
-    std::array::from_fn(|a| {
-        std::array::from_fn(|k| v[a][k].as_u64().unwrap() as usize)
-    })
+    std::array::from_fn(|a| std::array::from_fn(|k| v[a][k].as_u64().unwrap() as usize))
 }
 
 /// max |a − b| and the reference's value range.
 fn max_diff(a: &Array4<f32>, b: &Array4<f32>) -> (f32, f32) {
     assert_eq!(a.shape(), b.shape());
-    let d = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let d = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
     let lo = b.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = b.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     (d, hi - lo)
@@ -66,26 +68,46 @@ fn crop_matches_nnunet() {
             f4(&format!("crop_{case}_data"))
         };
         let seg = (case != "d").then(|| i3(&format!("crop_{case}_seg")));
-        let expected_mask = npy::<u8>(&format!("crop_{case}_mask")).into_dimensionality::<Ix3>().unwrap();
+        let expected_mask = npy::<u8>(&format!("crop_{case}_mask"))
+            .into_dimensionality::<Ix3>()
+            .unwrap();
         let mask = nonzero_mask(data.view());
-        assert_eq!(mask.map(|&m| u8::from(m)), expected_mask, "case {case}: filled nonzero mask");
+        assert_eq!(
+            mask.map(|&m| u8::from(m)),
+            expected_mask,
+            "case {case}: filled nonzero mask"
+        );
         let bbox = bbox_of(&bboxes[case]["bbox"]);
         assert_eq!(bounding_box(mask.view()), bbox, "case {case}: bbox");
 
         let cropped = crop_to_nonzero(data.view(), seg.as_ref().map(|s| s.view())).unwrap();
         assert_eq!(cropped.bbox, bbox, "case {case}");
         assert_eq!(cropped.shape_before, shape_before);
-        assert_eq!(cropped.seg, i3(&format!("crop_{case}_cropped_seg")), "case {case}: seg with −1");
+        assert_eq!(
+            cropped.seg,
+            i3(&format!("crop_{case}_cropped_seg")),
+            "case {case}: seg with −1"
+        );
         if case != "c" {
-            assert_eq!(cropped.data, f4(&format!("crop_{case}_cropped_data")), "case {case}: data");
+            assert_eq!(
+                cropped.data,
+                f4(&format!("crop_{case}_cropped_data")),
+                "case {case}: data"
+            );
         } else {
-            assert_eq!(cropped.data.dim(), (1, shape_before[0], shape_before[1], shape_before[2]));
+            assert_eq!(
+                cropped.data.dim(),
+                (1, shape_before[0], shape_before[1], shape_before[2])
+            );
         }
 
         // export: paste the cropped seg back; inside the box it is the cropped seg, outside the fill
         let back = uncrop(cropped.seg.view(), &bbox, shape_before, 9i16).unwrap();
         let [bz, by, bx] = bbox;
-        assert_eq!(back.slice(s![bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]]), cropped.seg);
+        assert_eq!(
+            back.slice(s![bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]]),
+            cropped.seg
+        );
         let outside = back.len() - cropped.seg.len();
         assert_eq!(back.iter().filter(|&&v| v == 9).count(), outside);
     }
@@ -120,8 +142,14 @@ fn normalized(
 
 fn check(name: &str, got: &Array4<f32>, rel_tol: f32) -> f32 {
     let (d, range) = max_diff(got, &f4(name));
-    eprintln!("{name}: max |Δ| = {d:e} (range {range}, relative {:e})", d / range);
-    assert!(d <= rel_tol * range, "{name}: max |Δ| {d} > {rel_tol} × range {range}");
+    eprintln!(
+        "{name}: max |Δ| = {d:e} (range {range}, relative {:e})",
+        d / range
+    );
+    assert!(
+        d <= rel_tol * range,
+        "{name}: max |Δ| {d} > {rel_tol} × range {range}"
+    );
     d
 }
 
@@ -131,9 +159,17 @@ fn zscore_v2_and_v1_match_nnunet() {
     let z = [NormalizationScheme::ZScore, NormalizationScheme::ZScore];
     for (use_mask, tag) in [(false, "nomask"), (true, "mask")] {
         // contiguous input: NumPy's float32 pairwise sums are reproduced bit for bit
-        let d = check(&format!("norm_v2_zscore_{tag}"), &normalized(&data, &seg, &z, use_mask, Flavour::V2), 0.0);
+        let d = check(
+            &format!("norm_v2_zscore_{tag}"),
+            &normalized(&data, &seg, &z, use_mask, Flavour::V2),
+            0.0,
+        );
         assert_eq!(d, 0.0);
-        let d = check(&format!("norm_v1_zscore_{tag}"), &normalized(&data, &seg, &z, use_mask, Flavour::V1), 0.0);
+        let d = check(
+            &format!("norm_v1_zscore_{tag}"),
+            &normalized(&data, &seg, &z, use_mask, Flavour::V1),
+            0.0,
+        );
         assert_eq!(d, 0.0);
     }
 }
@@ -153,7 +189,9 @@ fn zscore_v2_on_a_cropped_view_matches_nnunet() {
             assert!(view.as_slice().is_none());
             normalize_channel_mut(view, cropped.seg.view(), &z, use_mask, Flavour::V2).unwrap();
         }
-        let got = work.slice(s![.., bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]]).to_owned();
+        let got = work
+            .slice(s![.., bz[0]..bz[1], by[0]..by[1], bx[0]..bx[1]])
+            .to_owned();
         check(&format!("norm_v2_zscore_{tag}_view"), &got, 1e-5);
     }
 }
@@ -168,16 +206,51 @@ fn ct_rescale_rgb_match_nnunet() {
     let ct = |p: Vec<ForegroundIntensityProperties>| -> Vec<NormalizationScheme> {
         p.into_iter().map(NormalizationScheme::Ct).collect()
     };
-    let d = check("norm_v2_ct", &normalized(&data, &seg, &ct(ct_props("v2")), false, Flavour::V2), 1e-6);
+    let d = check(
+        "norm_v2_ct",
+        &normalized(&data, &seg, &ct(ct_props("v2")), false, Flavour::V2),
+        1e-6,
+    );
     assert_eq!(d, 0.0);
     let v1 = ct(ct_props("v1"));
-    assert_eq!(check("norm_v1_ct", &normalized(&data, &seg, &v1, false, Flavour::V1), 1e-6), 0.0);
-    assert_eq!(check("norm_v1_ct_mask", &normalized(&data, &seg, &v1, true, Flavour::V1), 1e-6), 0.0);
-    let r = [NormalizationScheme::RescaleTo01, NormalizationScheme::RescaleTo01];
-    assert_eq!(check("norm_v2_rescale", &normalized(&data, &seg, &r, false, Flavour::V2), 1e-6), 0.0);
+    assert_eq!(
+        check(
+            "norm_v1_ct",
+            &normalized(&data, &seg, &v1, false, Flavour::V1),
+            1e-6
+        ),
+        0.0
+    );
+    assert_eq!(
+        check(
+            "norm_v1_ct_mask",
+            &normalized(&data, &seg, &v1, true, Flavour::V1),
+            1e-6
+        ),
+        0.0
+    );
+    let r = [
+        NormalizationScheme::RescaleTo01,
+        NormalizationScheme::RescaleTo01,
+    ];
+    assert_eq!(
+        check(
+            "norm_v2_rescale",
+            &normalized(&data, &seg, &r, false, Flavour::V2),
+            1e-6
+        ),
+        0.0
+    );
 
     let mut rgb = f3("norm_rgb_input");
-    normalize_channel_mut(rgb.view_mut(), seg.view(), &NormalizationScheme::RgbTo01, false, Flavour::V2).unwrap();
+    normalize_channel_mut(
+        rgb.view_mut(),
+        seg.view(),
+        &NormalizationScheme::RgbTo01,
+        false,
+        Flavour::V2,
+    )
+    .unwrap();
     assert_eq!(rgb, f3("norm_v2_rgb"));
 
     // the CT statistics themselves: this case's foreground (seg > 0), all voxels (v2) / every 10th (v1)
