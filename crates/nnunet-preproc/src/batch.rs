@@ -51,15 +51,18 @@ pub struct BatchReport {
     /// Cases skipped because a previous run had finished them.
     pub skipped: Vec<String>,
     /// Cases that failed, with the error message (also in the cache's `failures.json`).
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<CaseFailure>,
 }
 
-/// The fingerprints of every readable case (in input order) and the failures `(case, message)`.
+/// `(case id, error message)` of a case that failed.
+pub type CaseFailure = (String, String);
+
+/// The fingerprints of every readable case (in input order) and the failures.
 #[must_use]
 pub fn fingerprint_cases(
     cases: &[CaseFiles],
     options: &BatchOptions,
-) -> (Vec<(String, CaseFingerprint)>, Vec<(String, String)>) {
+) -> (Vec<(String, CaseFingerprint)>, Vec<CaseFailure>) {
     let bar = progress_bar(cases.len(), "fingerprint", options.progress);
     let results: Vec<(String, Result<CaseFingerprint>)> = cases
         .par_iter()

@@ -75,19 +75,21 @@ impl Geometry {
     /// divided by their lengths, rows R and A negated.
     #[must_use]
     pub fn direction_lps(&self) -> [[f64; 3]; 3] {
-        let mut d = [[0.0; 3]; 3];
-        for c in 0..3 {
-            let norm = (0..3)
+        let norms: [f64; 3] = std::array::from_fn(|c| {
+            let n = (0..3)
                 .map(|r| self.affine[r][c] * self.affine[r][c])
                 .sum::<f64>()
                 .sqrt();
-            let norm = if norm > 0.0 { norm } else { 1.0 };
-            for r in 0..3 {
-                let flip = if r < 2 { -1.0 } else { 1.0 };
-                d[r][c] = flip * self.affine[r][c] / norm;
+            if n > 0.0 {
+                n
+            } else {
+                1.0
             }
-        }
-        d
+        });
+        std::array::from_fn(|r| {
+            let flip = if r < 2 { -1.0 } else { 1.0 };
+            std::array::from_fn(|c| flip * self.affine[r][c] / norms[c])
+        })
     }
 
     /// The geometry of the sub-volume that starts at array index `lo = (z, y, x)`: same spacing and
@@ -109,15 +111,24 @@ impl Geometry {
     /// coordinates (`src = (dst + 0.5)·old/new − 0.5`, as scipy's `zoom(grid_mode=True)` and skimage
     /// `resize`), labelled with spacing `new_spacing`.
     #[must_use]
-    pub fn resampled(&self, old_shape: [usize; 3], new_shape: [usize; 3], new_spacing: Spacing) -> Self {
-        let factor: [f64; 3] = std::array::from_fn(|a| old_shape[a] as f64 / new_shape[a].max(1) as f64);
+    pub fn resampled(
+        &self,
+        old_shape: [usize; 3],
+        new_shape: [usize; 3],
+        new_spacing: Spacing,
+    ) -> Self {
+        let factor: [f64; 3] =
+            std::array::from_fn(|a| old_shape[a] as f64 / new_shape[a].max(1) as f64);
         let first = self.world_of_index(std::array::from_fn(|a| 0.5 * factor[a] - 0.5));
         let mut affine = self.affine;
         // array axis a ↔ NIfTI column 2 − a
-        for a in 0..3 {
+        for (a, (&new_len, &old_len)) in new_spacing.iter().zip(&self.spacing).enumerate() {
             let c = 2 - a;
-            let old_len = self.spacing[a];
-            let scale = if old_len > 0.0 { new_spacing[a] / old_len } else { 1.0 };
+            let scale = if old_len > 0.0 {
+                new_len / old_len
+            } else {
+                1.0
+            };
             for row in affine.iter_mut().take(3) {
                 row[c] *= scale;
             }
@@ -169,7 +180,10 @@ mod tests {
             ],
         };
         assert_eq!(g.origin_lps(), [-10.0, -20.0, -30.0]);
-        assert_eq!(g.direction_lps(), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        assert_eq!(
+            g.direction_lps(),
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+        );
         // voxel (z=1, y=2, x=4) -> i=4, j=2, k=1
         assert_eq!(g.world_of_index([1.0, 2.0, 4.0]), [8.0, 19.0, -28.0]);
         let c = g.cropped([1, 2, 4]);
@@ -185,7 +199,10 @@ mod tests {
         let old_edge = g.world_of_index([-0.5, -0.5, -0.5]);
         let new_edge = r.world_of_index([-0.5, -0.5, -0.5]);
         for a in 0..3 {
-            assert!((old_edge[a] - new_edge[a]).abs() < 1e-2, "{old_edge:?} vs {new_edge:?}");
+            assert!(
+                (old_edge[a] - new_edge[a]).abs() < 1e-2,
+                "{old_edge:?} vs {new_edge:?}"
+            );
         }
     }
 
