@@ -10,6 +10,34 @@
 //! References: F. Isensee et al., "nnU-Net: a self-configuring method for deep learning-based biomedical
 //! image segmentation", Nature Methods 18 (2021); MIC-DKFZ/nnUNet (v2.8.1, `nnunetv2/preprocessing/…`) and
 //! the v1 copy inside MIC-DKFZ/MedNeXt (`nnunet_mednext/preprocessing/…`).
+//!
+//! # Example
+//!
+//! ```rust
+//! use nnunet_preproc::{load_case, preprocess_case, CaseFiles, SegmentationRequirement};
+//! use nnunet_preproc::{case_fingerprint, dataset_fingerprint_for, Flavour, Plans, PlansParams, TargetSpacing};
+//!
+//! # fn main() -> nnunet_preproc::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let g = nnunet_preproc::Geometry::from_spacing([1.5, 0.7, 0.7]);
+//! # let img = ndarray::Array3::from_shape_fn((6, 8, 8), |(z, y, x)| (z + y * x) as f32 + 1.0);
+//! # nnunet_preproc::write_volume(dir.path().join("pre.nii.gz"), img.view(), &g)?;
+//! let files = CaseFiles {
+//!     id: "DUKE_001".into(),
+//!     channels: vec![dir.path().join("pre.nii.gz")],
+//!     segmentation: None,
+//! };
+//! let case = load_case(&files, SegmentationRequirement::Optional)?;
+//! let fp = case_fingerprint(case.data.view(), None, case.geometry.spacing)?;
+//! let params = PlansParams::new()
+//!     .flavour(Flavour::V1)
+//!     .target_spacing(TargetSpacing::Fixed([1.0, 1.0, 1.0]));
+//! let plans = Plans::from_fingerprint(&dataset_fingerprint_for(&[fp], Flavour::V1)?, &["pre"], &params)?;
+//! let pre = preprocess_case(case.data.view(), None, &case.geometry, &plans)?;
+//! assert_eq!(pre.data.shape(), &[1, 9, 6, 6]); // 6×1.5 mm → 9 slices, 8×0.7 mm → 6 voxels
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod error;
