@@ -67,8 +67,9 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Compares a read geometry with nibabel's (affine ≤ 1e-6, spacing exact) and, where comparable, SimpleITK's.
-fn check_geometry(name: &str, e: &Value, g: &Geometry) {
+/// Compares a read geometry with nibabel's (affine ≤ 1e-6, spacing exact) and, where comparable, SimpleITK's;
+/// returns the largest differences (affine vs nibabel, origin and direction vs SimpleITK).
+fn check_geometry(name: &str, e: &Value, g: &Geometry) -> [f64; 3] {
     let want = affine_of(&e["nib_affine"]);
     let d = max_abs_diff(&g.affine.concat(), &want.concat());
     assert!(
@@ -89,7 +90,9 @@ fn check_geometry(name: &str, e: &Value, g: &Geometry) {
             d_origin <= 1e-5 && d_dir <= 1e-5 && d_sp <= 1e-6,
             "{name}: SimpleITK origin {d_origin}, direction {d_dir}, spacing {d_sp}"
         );
+        return [d, d_origin, d_dir];
     }
+    [d, 0.0, 0.0]
 }
 
 fn is_integer_dtype(dtype: &str) -> bool {
@@ -100,6 +103,7 @@ fn is_integer_dtype(dtype: &str) -> bool {
 fn fixtures_match_nibabel_and_simpleitk() {
     let mut checked = 0;
     let mut worst_rel: f64 = 0.0;
+    let mut worst_geometry = [0.0f64; 3];
     for e in manifest().iter().filter(|e| e["expect"] == "ok") {
         let name = e["file"].as_str().unwrap();
         let path = data_dir().join(name);
@@ -119,7 +123,10 @@ fn fixtures_match_nibabel_and_simpleitk() {
                 assert!(rel <= 1e-6, "{name}: {got} vs {w}");
             }
         }
-        check_geometry(name, e, &vol.geometry);
+        let diffs = check_geometry(name, e, &vol.geometry);
+        for (w, d) in worst_geometry.iter_mut().zip(diffs) {
+            *w = w.max(d);
+        }
 
         let (g, shape) = read_geometry(&path).unwrap();
         assert_eq!(g, vol.geometry, "{name}: read_geometry");
@@ -132,6 +139,10 @@ fn fixtures_match_nibabel_and_simpleitk() {
     }
     assert!(checked >= 28, "only {checked} fixtures checked");
     println!("max relative difference of scaled/float voxels vs nibabel: {worst_rel:e}");
+    println!(
+        "max |affine diff| vs nibabel {:e}; vs SimpleITK: origin {:e}, direction {:e}",
+        worst_geometry[0], worst_geometry[1], worst_geometry[2]
+    );
 }
 
 #[test]
@@ -185,7 +196,7 @@ fn non_finite_policies() {
     assert_eq!(n_non_finite, 3);
     // the fixture put NaN at nibabel (x, y, z) = (1, 2, 3), which is array (z, y, x) = (3, 2, 1)
     assert!(keep.data[[3, 2, 1]].is_nan());
-    check_geometry(name, &entry(name), &keep.geometry);
+    let _ = check_geometry(name, &entry(name), &keep.geometry);
 }
 
 #[test]
@@ -264,7 +275,7 @@ fn label_maps() {
                 .all(|(&l, &w)| f64::from(l) == w),
             "{name}"
         );
-        check_geometry(name, &e, &g);
+        let _ = check_geometry(name, &e, &g);
     }
     assert!(read_label_map(data_dir().join("int8.nii"))
         .unwrap()

@@ -34,6 +34,25 @@
 //! gzip-compressed (level 1, like nibabel). The file is written to a temporary name in the same folder and
 //! renamed, so a reader never sees half a file.
 //!
+//! # Examples
+//!
+//! ```
+//! use nnunet_preproc::{nifti_io, Geometry};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("case_0000.nii.gz");
+//! let data = ndarray::Array3::from_shape_fn((2, 3, 4), |(z, y, x)| (z * 12 + y * 4 + x) as f32);
+//! nifti_io::write_volume(&path, data.view(), &Geometry::from_spacing([2.5, 0.5, 0.5]))?;
+//!
+//! let back = nifti_io::read_volume(&path)?;
+//! assert_eq!(back.data, data);
+//! assert_eq!(back.geometry.spacing, [2.5, 0.5, 0.5]);
+//! // NIfTI voxel (i, j, k) = (x, y, z) = (3, 2, 1) is array element (z, y, x) = (1, 2, 3)
+//! assert_eq!(back.geometry.world_of_index([1.0, 2.0, 3.0]), [1.5, 1.0, 2.5]);
+//! assert_eq!(nifti_io::read_geometry(&path)?.1, [2, 3, 4]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! References: nibabel 5.4.2 (`nibabel/nifti1.py`, `nibabel/arrayproxy.py`), SimpleITK 2.5.7 / ITK
 //! `itkNiftiImageIO.cxx`, the NIfTI-1 standard (`nifti1.h`), nifti-rs 0.17 (header parser).
 
