@@ -5,4 +5,8 @@
 
 pub mod demo_case;
 
+pub use medmetrics;
+pub use mednext;
 pub use nnunet_preproc;
+pub use radiomics;
+pub use upkern;

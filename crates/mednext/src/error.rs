@@ -1,0 +1,27 @@
+//! The crate's error type.
+
+/// Errors of this crate; every variant names the file, key or value it is about.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error on `path`.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration value is out of its valid range; the message names the key.
+    #[error("invalid parameter `{key}`: {reason}")]
+    InvalidParameter {
+        /// The parameter's name.
+        key: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
