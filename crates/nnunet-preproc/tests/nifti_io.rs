@@ -706,22 +706,3 @@ fn writing_rejects_bad_geometry() {
         "nothing written"
     );
 }
-
-/// Timing aid, not a test of speed: `NIFTI_BENCH_FILE=big.nii.gz cargo test --release -p nnunet-preproc
-/// --test nifti_io -- --ignored --nocapture read_speed`.
-#[test]
-#[ignore = "needs NIFTI_BENCH_FILE"]
-fn read_speed() {
-    let Some(path) = std::env::var_os("NIFTI_BENCH_FILE") else {
-        return;
-    };
-    for _ in 0..3 {
-        let t = std::time::Instant::now();
-        let v = read_volume(&path).unwrap();
-        println!(
-            "read {:?} in {:.3} s",
-            v.data.dim(),
-            t.elapsed().as_secs_f64()
-        );
-    }
-}
