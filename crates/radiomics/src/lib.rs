@@ -8,6 +8,13 @@
 
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
+mod features;
+mod settings;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
+pub use features::{FeatureClass, Features};
+pub use settings::{
+    Binning, Conventions, Interpolator, Normalization, ResegmentMode, Selection, Settings,
+    TextureParams, WeightingNorm,
+};
