@@ -123,7 +123,9 @@ impl AxisPlan {
                     let padded_len = n_in + 2 * SPLINE_PAD;
                     let cc = cc + SPLINE_PAD as f64;
                     let start = cc.floor() as i64 - 1;
-                    index.push(std::array::from_fn(|j| clamp_index(start + j as i64, padded_len)));
+                    index.push(std::array::from_fn(|j| {
+                        clamp_index(start + j as i64, padded_len)
+                    }));
                     weight.push(cubic_weights(cc));
                 }
             }

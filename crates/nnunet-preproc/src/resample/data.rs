@@ -83,9 +83,10 @@ pub fn resample_data(
         new_spacing,
         config.anisotropy_threshold,
     );
+    let mut inter = Vec::new();
     for (channel, mut dst) in data.outer_iter().zip(out.outer_iter_mut()) {
         match axis {
-            None => resample_channel_3d(channel, new_shape, config.order, &mut dst),
+            None => resample_channel_3d(channel, new_shape, config.order, &mut inter, &mut dst),
             Some(a) => resample_channel_separate(channel, new_shape, a, config, &mut dst),
         }
     }
@@ -100,25 +101,39 @@ fn write_back(values: &[f32], shape: [usize; 3], dst: &mut ArrayViewMut3<'_, f32
 }
 
 /// One channel, plain 3-D resampling.
-fn resample_channel_3d(channel: ArrayView3<'_, f32>, new_shape: [usize; 3], order: Order, dst: &mut ArrayViewMut3<'_, f32>) {
+fn resample_channel_3d(
+    channel: ArrayView3<'_, f32>,
+    new_shape: [usize; 3],
+    order: Order,
+    inter: &mut Vec<f64>,
+    dst: &mut ArrayViewMut3<'_, f32>,
+) {
     let shape = [channel.dim().0, channel.dim().1, channel.dim().2];
-    let plans: [AxisPlan; 3] = std::array::from_fn(|a| AxisPlan::new(shape[a], new_shape[a], order));
-    let range = value_range(channel.iter());
+    let plans: [AxisPlan; 3] =
+        std::array::from_fn(|a| AxisPlan::new(shape[a], new_shape[a], order));
+    let range = value_range(channel);
     let plans = [&plans[0], &plans[1], &plans[2]];
     match dst.as_slice_mut() {
-        Some(out) => resample_volume(channel, plans, Some(range), out),
+        Some(out) => resample_volume(channel, plans, Some(range), inter, out),
         None => {
             let mut buf = vec![0.0f32; new_shape.iter().product()];
-            resample_volume(channel, plans, Some(range), &mut buf);
+            resample_volume(channel, plans, Some(range), inter, &mut buf);
             write_back(&buf, new_shape, dst);
         }
     }
 }
 
 /// Resizes slice `s` of `v` (separate axis first) in 2-D and clips it to the slice's range, into `out` (f64).
-fn resize_slice(v: &ArrayView3<'_, f32>, s: usize, plans: (&AxisPlan, &AxisPlan), scratch: &mut Scratch, out: &mut [f64], round_f32: bool) {
+fn resize_slice(
+    v: &ArrayView3<'_, f32>,
+    s: usize,
+    plans: (&AxisPlan, &AxisPlan),
+    scratch: &mut Scratch,
+    out: &mut [f64],
+    round_f32: bool,
+) {
     let slice = v.index_axis(Axis(0), s);
-    let range = Some(value_range(slice.iter()));
+    let range = Some(value_range(slice));
     resize_plane(slice, plans.0, plans.1, scratch, out);
     for o in out.iter_mut() {
         *o = clip(*o, range);
@@ -148,7 +163,15 @@ fn resample_channel_separate(
     if na == ma || config.order_z == Order::Nearest {
         // each output slice is one resized input slice: compute the needed ones once
         let zoom = zoom_factor(na, ma);
-        let source: Vec<usize> = (0..ma).map(|k| if na == ma { k } else { nearest_index(k, zoom, na) }).collect();
+        let source: Vec<usize> = (0..ma)
+            .map(|k| {
+                if na == ma {
+                    k
+                } else {
+                    nearest_index(k, zoom, na)
+                }
+            })
+            .collect();
         let mut needed = vec![false; na];
         source.iter().for_each(|&s| needed[s] = true);
         let slices: Vec<Option<Vec<f32>>> = (0..na)
@@ -173,12 +196,12 @@ fn resample_channel_separate(
     } else {
         let round_f32 = config.intermediate == Intermediate::F32;
         let mut inter = vec![0.0f64; na * plane];
-        inter
-            .par_chunks_mut(plane)
-            .enumerate()
-            .for_each_init(Scratch::default, |scratch, (s, out)| {
+        inter.par_chunks_mut(plane).enumerate().for_each_init(
+            Scratch::default,
+            |scratch, (s, out)| {
                 resize_slice(&v, s, (&py, &px), scratch, out, round_f32);
-            });
+            },
+        );
         let pz = AxisPlan::new(na, ma, config.order_z);
         resample_axis0(&inter, plane, &pz, None, &mut buf);
     }
@@ -196,7 +219,10 @@ mod tests {
     fn identity_and_empty() {
         let d = Array4::from_shape_fn((2, 3, 4, 5), |(c, z, y, x)| (c + z * y + x) as f32);
         let cfg = ResampleConfig::default();
-        assert_eq!(resample_data(d.view(), [3, 4, 5], [1.0; 3], [2.0; 3], &cfg), d);
+        assert_eq!(
+            resample_data(d.view(), [3, 4, 5], [1.0; 3], [2.0; 3], &cfg),
+            d
+        );
         let e = resample_data(d.view(), [0, 4, 5], [1.0; 3], [2.0; 3], &cfg);
         assert_eq!(e.dim(), (2, 0, 4, 5));
     }
@@ -205,7 +231,12 @@ mod tests {
     fn constant_stays_constant() {
         let d = Array4::from_elem((1, 5, 6, 7), 2.5f32);
         for order in [Order::Nearest, Order::Linear, Order::Cubic] {
-            for sep in [SeparateZ::Never, SeparateZ::Axis(0), SeparateZ::Axis(1), SeparateZ::Axis(2)] {
+            for sep in [
+                SeparateZ::Never,
+                SeparateZ::Axis(0),
+                SeparateZ::Axis(1),
+                SeparateZ::Axis(2),
+            ] {
                 let cfg = ResampleConfig {
                     order,
                     order_z: Order::Linear,
@@ -213,7 +244,10 @@ mod tests {
                     ..ResampleConfig::default()
                 };
                 let out = resample_data(d.view(), [9, 4, 11], [1.0; 3], [1.0; 3], &cfg);
-                assert!(out.iter().all(|&v| (v - 2.5).abs() < 1e-6), "{order:?} {sep:?}");
+                assert!(
+                    out.iter().all(|&v| (v - 2.5).abs() < 1e-6),
+                    "{order:?} {sep:?}"
+                );
             }
         }
     }
@@ -221,13 +255,19 @@ mod tests {
     #[test]
     fn separate_axes_agree_with_permuted_input() {
         // resampling with separate axis 2 equals separate axis 0 on the permuted volume
-        let d = Array4::from_shape_fn((1, 6, 5, 4), |(_, z, y, x)| ((z * 7 + y * 3 + x * x) % 5) as f32);
+        let d = Array4::from_shape_fn((1, 6, 5, 4), |(_, z, y, x)| {
+            ((z * 7 + y * 3 + x * x) % 5) as f32
+        });
         let cfg = ResampleConfig {
             separate_z: SeparateZ::Axis(2),
             ..ResampleConfig::default()
         };
         let a = resample_data(d.view(), [9, 7, 6], [1.0; 3], [1.0; 3], &cfg);
-        let p = d.view().permuted_axes([0, 3, 1, 2]).as_standard_layout().to_owned();
+        let p = d
+            .view()
+            .permuted_axes([0, 3, 1, 2])
+            .as_standard_layout()
+            .to_owned();
         let cfg0 = ResampleConfig {
             separate_z: SeparateZ::Axis(0),
             ..ResampleConfig::default()

@@ -28,9 +28,12 @@ mod data;
 mod segmentation;
 mod separable;
 mod shape;
+mod simd;
 mod spline;
 
-pub use config::{Intermediate, Order, ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ};
+pub use config::{
+    Intermediate, Order, ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
+};
 pub use data::resample_data;
 pub use segmentation::resample_segmentation;
 pub use shape::{compute_new_shape, resolve_separate_z, separate_z_axis};

@@ -75,7 +75,10 @@ pub fn resample_segmentation(
         config.anisotropy_threshold,
     );
     match axis {
-        None => to_array(resize_labels(seg, new_shape, config.order, config.rule), new_shape),
+        None => to_array(
+            resize_labels(seg, new_shape, config.order, config.rule),
+            new_shape,
+        ),
         Some(a) => resample_separate(seg, new_shape, a, config),
     }
 }
@@ -107,7 +110,12 @@ fn contiguous<'a>(view: &'a ArrayView3<'_, i16>) -> Cow<'a, [i16]> {
 }
 
 /// batchgenerators `resize_segmentation(seg, new_shape, order)` in 3-D, row-major output.
-fn resize_labels(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], order: Order, rule: SegmentationRule) -> Vec<i16> {
+fn resize_labels(
+    seg: ArrayView3<'_, i16>,
+    new_shape: [usize; 3],
+    order: Order,
+    rule: SegmentationRule,
+) -> Vec<i16> {
     let labels = sorted_labels(seg.iter());
     let len: usize = new_shape.iter().product();
     if labels.len() == 1 {
@@ -127,14 +135,16 @@ fn resize_nearest(seg: ArrayView3<'_, i16>, new_shape: [usize; 3]) -> Vec<i16> {
     let near = nearest_indices([n0, n1, n2], new_shape);
     let (s0, s1) = (n1 * n2, n2);
     let mut out = vec![0i16; new_shape.iter().product()];
-    out.par_chunks_mut(new_shape[1] * new_shape[2]).enumerate().for_each(|(k0, plane)| {
-        for (k1, row) in plane.chunks_exact_mut(new_shape[2]).enumerate() {
-            let base = near[0][k0] * s0 + near[1][k1] * s1;
-            for (o, &k2) in row.iter_mut().zip(&near[2]) {
-                *o = data[base + k2];
+    out.par_chunks_mut(new_shape[1] * new_shape[2])
+        .enumerate()
+        .for_each(|(k0, plane)| {
+            for (k1, row) in plane.chunks_exact_mut(new_shape[2]).enumerate() {
+                let base = near[0][k0] * s0 + near[1][k1] * s1;
+                for (o, &k2) in row.iter_mut().zip(&near[2]) {
+                    *o = data[base + k2];
+                }
             }
-        }
-    });
+        });
     out
 }
 
@@ -142,7 +152,9 @@ fn resize_nearest(seg: ArrayView3<'_, i16>, new_shape: [usize; 3]) -> Vec<i16> {
 fn nearest_indices(shape: [usize; 3], new_shape: [usize; 3]) -> [Vec<usize>; 3] {
     std::array::from_fn(|a| {
         let zoom = zoom_factor(shape[a], new_shape[a]);
-        (0..new_shape[a]).map(|k| nearest_index(k, zoom, shape[a])).collect()
+        (0..new_shape[a])
+            .map(|k| nearest_index(k, zoom, shape[a]))
+            .collect()
     })
 }
 
@@ -183,7 +195,11 @@ fn decide(tap_labels: &[i16; 8], products: &[f64; 8], nn: i16, rule: Segmentatio
             }
         }
     }
-    let tied = uniq.iter().zip(score).filter(|(_, &s)| s == max).map(|(&l, _)| l);
+    let tied = uniq
+        .iter()
+        .zip(score)
+        .filter(|(_, &s)| s == max)
+        .map(|(&l, _)| l);
     let best = if rule == SegmentationRule::ArgmaxHighestTie {
         tied.max()
     } else {
@@ -193,62 +209,85 @@ fn decide(tap_labels: &[i16; 8], products: &[f64; 8], nn: i16, rule: Segmentatio
 }
 
 /// Order 1 with scipy's exact arithmetic, all labels at once, one pass over the output.
-fn resize_linear_exact(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], rule: SegmentationRule) -> Vec<i16> {
+fn resize_linear_exact(
+    seg: ArrayView3<'_, i16>,
+    new_shape: [usize; 3],
+    rule: SegmentationRule,
+) -> Vec<i16> {
     let (n0, n1, n2) = seg.dim();
     let data = contiguous(&seg);
-    let plans: [AxisPlan; 3] = std::array::from_fn(|a| AxisPlan::new([n0, n1, n2][a], new_shape[a], Order::Linear));
+    let plans: [AxisPlan; 3] =
+        std::array::from_fn(|a| AxisPlan::new([n0, n1, n2][a], new_shape[a], Order::Linear));
     let near = nearest_indices([n0, n1, n2], new_shape);
     let (s0, s1) = (n1 * n2, n2);
     let [_, m1, m2] = new_shape;
     let mut out = vec![0i16; new_shape.iter().product()];
-    out.par_chunks_mut(m1 * m2).enumerate().for_each(|(k0, plane)| {
-        let (iz, wz) = (plans[0].index[k0], plans[0].weight[k0]);
-        for (k1, row) in plane.chunks_exact_mut(m2).enumerate() {
-            let (iy, wy) = (plans[1].index[k1], plans[1].weight[k1]);
-            let rows = [
-                iz[0] * s0 + iy[0] * s1,
-                iz[0] * s0 + iy[1] * s1,
-                iz[1] * s0 + iy[0] * s1,
-                iz[1] * s0 + iy[1] * s1,
-            ];
-            let wzy = [wz[0] * wy[0], wz[0] * wy[1], wz[1] * wy[0], wz[1] * wy[1]];
-            let nn_row = near[0][k0] * s0 + near[1][k1] * s1;
-            for (k2, o) in row.iter_mut().enumerate() {
-                let (ix, wx) = (plans[2].index[k2], plans[2].weight[k2]);
-                let mut taps = [0i16; 8];
-                for (r, &base) in rows.iter().enumerate() {
-                    taps[2 * r] = data[base + ix[0]];
-                    taps[2 * r + 1] = data[base + ix[1]];
+    out.par_chunks_mut(m1 * m2)
+        .enumerate()
+        .for_each(|(k0, plane)| {
+            let (iz, wz) = (plans[0].index[k0], plans[0].weight[k0]);
+            for (k1, row) in plane.chunks_exact_mut(m2).enumerate() {
+                let (iy, wy) = (plans[1].index[k1], plans[1].weight[k1]);
+                let rows = [
+                    iz[0] * s0 + iy[0] * s1,
+                    iz[0] * s0 + iy[1] * s1,
+                    iz[1] * s0 + iy[0] * s1,
+                    iz[1] * s0 + iy[1] * s1,
+                ];
+                let wzy = [wz[0] * wy[0], wz[0] * wy[1], wz[1] * wy[0], wz[1] * wy[1]];
+                let nn_row = near[0][k0] * s0 + near[1][k1] * s1;
+                for (k2, o) in row.iter_mut().enumerate() {
+                    let (ix, wx) = (plans[2].index[k2], plans[2].weight[k2]);
+                    let mut taps = [0i16; 8];
+                    for (r, &base) in rows.iter().enumerate() {
+                        taps[2 * r] = data[base + ix[0]];
+                        taps[2 * r + 1] = data[base + ix[1]];
+                    }
+                    if taps.iter().all(|&t| t == taps[0]) {
+                        *o = taps[0];
+                        continue;
+                    }
+                    let products: [f64; 8] = std::array::from_fn(|t| wzy[t / 2] * wx[t % 2]);
+                    *o = decide(&taps, &products, data[nn_row + near[2][k2]], rule);
                 }
-                if taps.iter().all(|&t| t == taps[0]) {
-                    *o = taps[0];
-                    continue;
-                }
-                let products: [f64; 8] = std::array::from_fn(|t| wzy[t / 2] * wx[t % 2]);
-                *o = decide(&taps, &products, data[nn_row + near[2][k2]], rule);
             }
-        }
-    });
+        });
     out
 }
 
 /// Any order: every label's indicator resized on its own (f64, clipped to [0, 1]) and combined as
 /// `_resample_seg_by_argmax` combines them (or by the legacy threshold).
-fn resize_streaming(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], labels: &[i16], rule: SegmentationRule) -> Vec<i16> {
+fn resize_streaming(
+    seg: ArrayView3<'_, i16>,
+    new_shape: [usize; 3],
+    labels: &[i16],
+    rule: SegmentationRule,
+) -> Vec<i16> {
     let (n0, n1, n2) = seg.dim();
     let len: usize = new_shape.iter().product();
-    let plans: [AxisPlan; 3] = std::array::from_fn(|a| AxisPlan::new([n0, n1, n2][a], new_shape[a], Order::Cubic));
+    let plans: [AxisPlan; 3] =
+        std::array::from_fn(|a| AxisPlan::new([n0, n1, n2][a], new_shape[a], Order::Cubic));
     let plans = [&plans[0], &plans[1], &plans[2]];
     let nn = resize_nearest(seg, new_shape);
-    let nn_index: Vec<usize> = nn.iter().map(|l| labels.partition_point(|x| x < l)).collect();
+    let nn_index: Vec<usize> = nn
+        .iter()
+        .map(|l| labels.partition_point(|x| x < l))
+        .collect();
     let mut score = vec![0.0f64; len];
     let mut best = vec![0.0f64; len];
     let mut win = vec![0usize; len];
     let mut nn_top = vec![false; len];
     let mut thresholded = vec![0i16; len];
+    let mut inter = Vec::new();
     for (i, &label) in labels.iter().enumerate() {
         let indicator = seg.mapv(|v| f32::from(u8::from(v == label)));
-        resample_volume(indicator.view(), plans, Some((0.0, 1.0)), &mut score);
+        resample_volume(
+            indicator.view(),
+            plans,
+            Some((0.0, 1.0)),
+            &mut inter,
+            &mut score,
+        );
         if rule == SegmentationRule::Threshold {
             thresholded
                 .iter_mut()
@@ -294,27 +333,55 @@ fn resize_streaming(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], labels: &[i
 }
 
 /// Separate-z: 2-D per slice across `axis`, then `order_z` along it.
-fn resample_separate(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], axis: usize, config: &SegResampleConfig) -> Array3<i16> {
+fn resample_separate(
+    seg: ArrayView3<'_, i16>,
+    new_shape: [usize; 3],
+    axis: usize,
+    config: &SegResampleConfig,
+) -> Array3<i16> {
     let perm = front_permutation(axis);
     let v = seg.permuted_axes(perm);
     let na = v.dim().0;
     let [ma, m1, m2] = perm.map(|p| new_shape[p]);
     let plane = m1 * m2;
-    let resize_slice = |s: usize| resize_labels(v.slice(s![s..s + 1, .., ..]), [1, m1, m2], config.order, config.rule);
+    let resize_slice = |s: usize| {
+        resize_labels(
+            v.slice(s![s..s + 1, .., ..]),
+            [1, m1, m2],
+            config.order,
+            config.rule,
+        )
+    };
     let mut buf = vec![0i16; ma * plane];
     if na == ma || config.order_z == Order::Nearest {
         let zoom = zoom_factor(na, ma);
-        let source: Vec<usize> = (0..ma).map(|k| if na == ma { k } else { nearest_index(k, zoom, na) }).collect();
+        let source: Vec<usize> = (0..ma)
+            .map(|k| {
+                if na == ma {
+                    k
+                } else {
+                    nearest_index(k, zoom, na)
+                }
+            })
+            .collect();
         let mut needed = vec![false; na];
         source.iter().for_each(|&s| needed[s] = true);
-        let slices: Vec<Option<Vec<i16>>> = (0..na).into_par_iter().map(|s| needed[s].then(|| resize_slice(s))).collect();
-        buf.par_chunks_mut(plane).zip(source.par_iter()).for_each(|(out, &s)| {
-            if let Some(src) = &slices[s] {
-                out.copy_from_slice(src);
-            }
-        });
+        let slices: Vec<Option<Vec<i16>>> = (0..na)
+            .into_par_iter()
+            .map(|s| needed[s].then(|| resize_slice(s)))
+            .collect();
+        buf.par_chunks_mut(plane)
+            .zip(source.par_iter())
+            .for_each(|(out, &s)| {
+                if let Some(src) = &slices[s] {
+                    out.copy_from_slice(src);
+                }
+            });
     } else {
-        let stack: Vec<i16> = (0..na).into_par_iter().flat_map_iter(resize_slice).collect();
+        let stack: Vec<i16> = (0..na)
+            .into_par_iter()
+            .flat_map_iter(resize_slice)
+            .collect();
         along_axis_thresholded(&stack, na, plane, ma, config.order_z, &mut buf);
     }
     let mut out = Array3::<i16>::zeros(new_shape);
@@ -326,13 +393,23 @@ fn resample_separate(seg: ArrayView3<'_, i16>, new_shape: [usize; 3], axis: usiz
 
 /// nnU-Net's `order_z ≥ 1` label rule along axis 0 of `stack` (`na` slices of `plane`): labels ascending,
 /// `out[round(zoom_z([stack = l])) > 0.5] = l`, starting from 0.
-fn along_axis_thresholded(stack: &[i16], na: usize, plane: usize, ma: usize, order_z: Order, out: &mut [i16]) {
+fn along_axis_thresholded(
+    stack: &[i16],
+    na: usize,
+    plane: usize,
+    ma: usize,
+    order_z: Order,
+    out: &mut [i16],
+) {
     let pz = AxisPlan::new(na, ma, order_z);
     if order_z == Order::Linear {
         // exact: the in-plane weights are (1, 0), so scipy's score is w0·[l0 = l] + w1·[l1 = l]
         out.par_chunks_mut(plane).enumerate().for_each(|(k, dst)| {
             let (i, w) = (pz.index[k], pz.weight[k]);
-            let (a, b) = (&stack[i[0] * plane..(i[0] + 1) * plane], &stack[i[1] * plane..(i[1] + 1) * plane]);
+            let (a, b) = (
+                &stack[i[0] * plane..(i[0] + 1) * plane],
+                &stack[i[1] * plane..(i[1] + 1) * plane],
+            );
             for ((o, &l0), &l1) in dst.iter_mut().zip(a).zip(b) {
                 let pass = |score: f64| score.round_ties_even() > 0.5;
                 *o = if l0 == l1 {
@@ -342,7 +419,11 @@ fn along_axis_thresholded(stack: &[i16], na: usize, plane: usize, ma: usize, ord
                         0
                     }
                 } else {
-                    let (lo, hi, s_lo, s_hi) = if l0 < l1 { (l0, l1, w[0], w[1]) } else { (l1, l0, w[1], w[0]) };
+                    let (lo, hi, s_lo, s_hi) = if l0 < l1 {
+                        (l0, l1, w[0], w[1])
+                    } else {
+                        (l1, l0, w[1], w[0])
+                    };
                     if pass(s_hi) {
                         hi
                     } else if pass(s_lo) {
@@ -357,15 +438,19 @@ fn along_axis_thresholded(stack: &[i16], na: usize, plane: usize, ma: usize, ord
     }
     let labels = sorted_labels(stack.iter());
     let mut score = vec![0.0f64; ma * plane];
+    let mut inter = Vec::new();
     out.iter_mut().for_each(|o| *o = 0);
     for &label in &labels {
-        let indicator: Vec<f32> = stack.iter().map(|&v| f32::from(u8::from(v == label))).collect();
+        let indicator: Vec<f32> = stack
+            .iter()
+            .map(|&v| f32::from(u8::from(v == label)))
+            .collect();
         let Ok(view) = ArrayView3::from_shape([na, 1, plane], &indicator[..]) else {
             return;
         };
         let identity = AxisPlan::new(1, 1, Order::Linear);
         let flat = AxisPlan::new(plane, plane, Order::Linear);
-        resample_volume(view, [&pz, &identity, &flat], None, &mut score);
+        resample_volume(view, [&pz, &identity, &flat], None, &mut inter, &mut score);
         out.iter_mut()
             .zip(&score)
             .filter(|(_, s)| s.round_ties_even() > 0.5)
@@ -391,7 +476,9 @@ mod tests {
             separate_z: crate::resample::SeparateZ::Never,
             ..SegResampleConfig::default()
         };
-        let run = |rule| resample_segmentation(seg.view(), [1, 1, 1], [1.0; 3], [1.0; 3], &cfg(rule))[[0, 0, 0]];
+        let run = |rule| {
+            resample_segmentation(seg.view(), [1, 1, 1], [1.0; 3], [1.0; 3], &cfg(rule))[[0, 0, 0]]
+        };
         assert_eq!(run(SegmentationRule::ArgmaxNearestTie), 5);
         assert_eq!(run(SegmentationRule::ArgmaxLowestTie), 3);
         assert_eq!(run(SegmentationRule::ArgmaxHighestTie), 5);

@@ -96,7 +96,12 @@ pub fn separate_z_axis(current: Spacing, new: Spacing, threshold: f64) -> Option
 /// Resolves a [`SeparateZ`] policy to the axis that is resampled separately, if any (nnU-Net's
 /// `determine_do_sep_z_and_axis`).
 #[must_use]
-pub fn resolve_separate_z(policy: SeparateZ, current: Spacing, new: Spacing, threshold: f64) -> Option<usize> {
+pub fn resolve_separate_z(
+    policy: SeparateZ,
+    current: Spacing,
+    new: Spacing,
+    threshold: f64,
+) -> Option<usize> {
     match policy {
         SeparateZ::Auto => separate_z_axis(current, new, threshold),
         SeparateZ::Never => None,
@@ -111,7 +116,10 @@ mod tests {
 
     #[test]
     fn ties_round_to_even() {
-        assert_eq!(compute_new_shape([9, 11, 13], [0.5; 3], [1.0; 3]), [4, 6, 6]);
+        assert_eq!(
+            compute_new_shape([9, 11, 13], [0.5; 3], [1.0; 3]),
+            [4, 6, 6]
+        );
         assert_eq!(compute_new_shape([4, 4, 4], [1.0; 3], [0.0; 3]), [0, 0, 0]);
     }
 
@@ -120,8 +128,14 @@ mod tests {
         let (c, n) = ([2.0, 1.0, 1.0], [1.0, 0.8, 0.8]);
         assert_eq!(resolve_separate_z(SeparateZ::Auto, c, n, 3.0), None);
         assert_eq!(resolve_separate_z(SeparateZ::Always, c, n, 3.0), Some(0));
-        assert_eq!(resolve_separate_z(SeparateZ::Always, [1.0; 3], n, 3.0), None);
-        assert_eq!(resolve_separate_z(SeparateZ::Never, [3.5, 0.8, 0.8], n, 3.0), None);
+        assert_eq!(
+            resolve_separate_z(SeparateZ::Always, [1.0; 3], n, 3.0),
+            None
+        );
+        assert_eq!(
+            resolve_separate_z(SeparateZ::Never, [3.5, 0.8, 0.8], n, 3.0),
+            None
+        );
         assert_eq!(resolve_separate_z(SeparateZ::Axis(2), c, n, 3.0), Some(2));
         assert_eq!(resolve_separate_z(SeparateZ::Axis(7), c, n, 3.0), None);
         assert_eq!(separate_z_axis([3.0, 1.0, 1.0], [1.0; 3], 3.0), None);
