@@ -111,6 +111,38 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+
+    // -- texture classes (GLCM, GLRLM, GLSZM, GLDM, NGTDM) --
+    /// The discretised image holds a gray level above `Ng` (PyRadiomics' C kernels: "index out of range").
+    #[error("{class}: gray level {level} at (z, y, x) = {index:?} exceeds Ng = {ng}")]
+    GrayLevelOutOfRange {
+        /// The feature class.
+        class: &'static str,
+        /// The offending level.
+        level: u32,
+        /// The maximum gray level given.
+        ng: u32,
+        /// Its array index in the cropped volume.
+        index: [usize; 3],
+    },
+    /// The ROI of the discretised volume (levels > 0) is empty.
+    #[error("{class}: the ROI is empty (no level > 0)")]
+    EmptyTextureRoi {
+        /// The feature class.
+        class: &'static str,
+    },
+    /// No neighbour offset fits the cropped array (PyRadiomics: "Error getting angle count"), e.g. a 1×1×1 ROI.
+    #[error("{class}: no neighbour offset fits the ROI bounding box {shape:?} (distances {distances:?}, force2D axis {force_2d_axis:?})")]
+    NoAngles {
+        /// The feature class.
+        class: &'static str,
+        /// The shape `(z, y, x)` of the cropped array.
+        shape: [usize; 3],
+        /// The distances asked for.
+        distances: Vec<usize>,
+        /// The axis excluded by `force2D`.
+        force_2d_axis: Option<usize>,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -4,17 +4,40 @@
 //! Decode the Radiographic Phenotype", Cancer Research 77(21), 2017; AIM-Harvard/pyradiomics) on `ndarray`
 //! views plus spacing: shape, first order, GLCM, GLRLM, GLSZM, GLDM and NGTDM, with the same names, order and
 //! defaults, parallel over classes and directions.
+//!
+//! ```
+//! use ndarray::Array3;
+//! use radiomics::{extract, Settings};
+//!
+//! let image = Array3::from_shape_fn((6, 6, 6), |(z, y, x)| ((z * 36 + y * 6 + x) % 50) as f32);
+//! let mask = Array3::from_shape_fn((6, 6, 6), |(z, y, x)| u8::from((1..5).contains(&z) && (1..5).contains(&y) && (1..5).contains(&x)));
+//! let features = extract(image.view(), mask.view(), [1.0, 1.0, 1.0], &Settings::default()).unwrap();
+//! assert_eq!(features.get("original_shape_VoxelVolume"), Some(64.0));
+//! ```
 #![deny(missing_docs)]
 
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
+mod discretize;
+mod extractor;
 mod features;
+mod firstorder;
+mod imageops;
+mod marching_cubes;
+mod params;
 mod settings;
+mod shape;
+mod texture;
+mod voxel;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
+pub use discretize::{bin_edges, digitize, discretize};
+pub use extractor::{extract, firstorder, glcm, gldm, glrlm, glszm, ngtdm, shape};
 pub use features::{FeatureClass, Features};
+pub use imageops::BoundingBox;
 pub use settings::{
     Binning, Conventions, Interpolator, Normalization, ResegmentMode, Selection, Settings,
     TextureParams, WeightingNorm,
 };
+pub use voxel::{MaskVoxel, PixelKind, Voxel};

@@ -1,0 +1,25 @@
+//! Dispatch to the texture classes (GLCM, GLDM, GLRLM, GLSZM, NGTDM) on the discretised, cropped image.
+//!
+//! Reference: PyRadiomics 3.1.0 `radiomics/{glcm,gldm,glrlm,glszm,ngtdm}.py`; the classes live in their
+//! own modules with one interface: `X_features(levels, ng, params, enabled)` → `(name, value)` pairs.
+
+use ndarray::ArrayView3;
+
+use crate::error::{Error, Result};
+use crate::features::FeatureClass;
+use crate::settings::TextureParams;
+
+/// Features of a texture `class` for the enabled names (PyRadiomics names without prefix).
+pub(crate) fn texture_features(
+    class: FeatureClass,
+    levels: ArrayView3<u32>,
+    ng: u32,
+    params: &TextureParams,
+    enabled: &[&str],
+) -> Result<Vec<(&'static str, f64)>> {
+    let _ = (levels, ng, params, enabled);
+    Err(Error::FeatureClass {
+        class: class.name(),
+        reason: "not wired yet".into(),
+    })
+}
