@@ -8,6 +8,7 @@
 
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
+pub mod ops;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
