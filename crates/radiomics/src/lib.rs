@@ -22,12 +22,18 @@ mod discretize;
 mod extractor;
 mod features;
 mod firstorder;
+mod glcm;
+mod gldm;
+mod glrlm;
+mod glszm;
 mod imageops;
 mod marching_cubes;
+mod ngtdm;
 mod params;
 mod settings;
 mod shape;
 mod texture;
+mod texture_common;
 mod voxel;
 
 pub use error::{Error, Result};
@@ -35,7 +41,12 @@ pub use error::{Error, Result};
 pub use discretize::{bin_edges, digitize, discretize};
 pub use extractor::{extract, firstorder, glcm, gldm, glrlm, glszm, ngtdm, shape};
 pub use features::{FeatureClass, Features};
+pub use glcm::glcm_matrix;
+pub use gldm::gldm_matrix;
+pub use glrlm::glrlm_matrix;
+pub use glszm::glszm_matrix;
 pub use imageops::BoundingBox;
+pub use ngtdm::ngtdm_matrix;
 pub use settings::{
     Binning, Conventions, Interpolator, Normalization, ResegmentMode, Selection, Settings,
     TextureParams, WeightingNorm,

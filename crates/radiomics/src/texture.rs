@@ -7,6 +7,7 @@ use ndarray::ArrayView3;
 
 use crate::error::{Error, Result};
 use crate::features::FeatureClass;
+use crate::{glcm, gldm, glrlm, glszm, ngtdm};
 use crate::settings::TextureParams;
 
 /// Features of a texture `class` for the enabled names (PyRadiomics names without prefix).
@@ -17,9 +18,15 @@ pub(crate) fn texture_features(
     params: &TextureParams,
     enabled: &[&str],
 ) -> Result<Vec<(&'static str, f64)>> {
-    let _ = (levels, ng, params, enabled);
-    Err(Error::FeatureClass {
-        class: class.name(),
-        reason: "not wired yet".into(),
-    })
+    match class {
+        FeatureClass::Glcm => glcm::glcm_features(levels, ng, params, enabled),
+        FeatureClass::Gldm => gldm::gldm_features(levels, ng, params, enabled),
+        FeatureClass::Glrlm => glrlm::glrlm_features(levels, ng, params, enabled),
+        FeatureClass::Glszm => glszm::glszm_features(levels, ng, params, enabled),
+        FeatureClass::Ngtdm => ngtdm::ngtdm_features(levels, ng, params, enabled),
+        other => Err(Error::FeatureClass {
+            class: other.name(),
+            reason: "not a texture class".into(),
+        }),
+    }
 }
