@@ -6,8 +6,17 @@
 //! tensors (safetensors or PyTorch checkpoints) and does not depend on any model crate.
 #![deny(missing_docs)]
 
+mod checkpoint;
 mod error;
+mod report;
+mod resample;
+mod transfer;
 // -- modules (keep one `mod`/`pub mod` per line) --
 
+pub use checkpoint::{read_checkpoint, read_checkpoint_with_format, write_safetensors};
+pub use checkpoint::{CheckpointFormat, NamedTensors};
 pub use error::{Error, Result};
+pub use report::UpKernReport;
+pub use resample::{resize_kernel, resize_kernel_2d};
+pub use transfer::{shapes_of, upkern};
 // -- re-exports (keep one `pub use` per line) --
