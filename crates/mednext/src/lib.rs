@@ -9,6 +9,20 @@
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
 pub mod ops;
+mod block;
+mod checkpoint;
+mod config;
+mod model;
+mod weights;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
+pub use block::{down_block, mednext_block, out_block, up_block};
+pub use block::{BlockConfig, DownBlock, MedNextBlock, OutBlock, Resample, UpBlock};
+pub use checkpoint::{recompute, Recompute};
+pub use config::{CheckpointStyle, ExpRatio, MedNextConfig, NormType, Preset, SpatialDims, NUM_STAGES, SIZE_DIVISOR};
+pub use model::{mednext, MedNext};
+pub use weights::{check_monai_compatible, check_state_dict, monai_to_original, original_to_monai};
+pub use weights::{monai_key_to_original, original_key_to_monai, read_weights};
+pub use weights::{new_trainable, parameter_count, sorted_vars, state_dict_shapes};
+pub use weights::{KeyNaming, NamedTensors, DUMMY_TENSOR};

@@ -1,0 +1,162 @@
+/* Parity with the original PyTorch MedNeXt.
+
+Reference: MIC-DKFZ/MedNeXt @ 0b78ed8 (`nnunet_mednext/network_architecture/mednextv1/`), PyTorch 2.15.0 CPU,
+2 threads, float32; fixtures copied from `fixtures/mednext/` of the shared folder (see its README):
+
+    MedNeXt(in_channels=3, n_channels=8, n_classes=2, exp_r=2, kernel_size=3 (k5: UpKern'd weights),
+            deep_supervision=True, do_res=True, do_res_up_down=True, block_counts=[1]*9,
+            checkpoint_style=None, norm_type='group', dim='3d', grn=False)
+    torch.manual_seed(1234); GroupNorm affine perturbed (seed 99); input randn(1,3,32,32,32) (seed 0)
+    outputs = model.eval()(input)   # [out_0 .. out_4]; output_f64.* = the same model in float64
+
+Gates (fixtures README): |ours − output.i| ≤ 1e-4 + 1e-4·|output.i|, |ours − output_f64.i| ≤ 2e-5.
+*/
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{DType, Device, Tensor};
+use mednext::{Error, ExpRatio, MedNext, MedNextConfig};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn small_config(kernel_size: usize) -> MedNextConfig {
+    MedNextConfig {
+        in_channels: 3,
+        n_channels: 8,
+        n_classes: 2,
+        exp_r: ExpRatio::Uniform(2),
+        kernel_size: Some(kernel_size),
+        deep_supervision: true,
+        do_res: true,
+        do_res_up_down: true,
+        block_counts: vec![1; 9],
+        ..MedNextConfig::default()
+    }
+}
+
+fn load_io(name: &str) -> anyhow::Result<HashMap<String, Tensor>> {
+    Ok(candle_core::safetensors::load(data(name), &Device::Cpu)?)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> anyhow::Result<f64> {
+    let a = a.to_dtype(DType::F64)?;
+    let b = b.to_dtype(DType::F64)?;
+    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>()?)
+}
+
+/// Runs the fixture model and checks all five outputs; returns the max differences (f32 ref, f64 ref).
+fn check_parity(kernel: usize, weights: &str, io: &str) -> anyhow::Result<(f64, f64)> {
+    let cfg = small_config(kernel);
+    let model = MedNext::from_file(&cfg, data(weights), &Device::Cpu)?;
+    let io = load_io(io)?;
+    let outs = model.forward(&io["input"])?;
+    assert_eq!(outs.len(), 5);
+    let (mut worst32, mut worst64) = (0f64, 0f64);
+    for (i, out) in outs.iter().enumerate() {
+        let r32 = &io[&format!("output.{i}")];
+        let r64 = &io[&format!("output_f64.{i}")];
+        assert_eq!(out.dims(), r32.dims(), "output {i} shape");
+        let d32 = max_abs_diff(out, r32)?;
+        let d64 = max_abs_diff(out, r64)?;
+        let scale = r32.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()? as f64;
+        eprintln!("k{kernel} output.{i} {:?}: max|Δ| vs f32 {d32:.3e}, vs f64 {d64:.3e} (max|ref| {scale:.2})", out.dims());
+        // Elementwise gate atol + rtol·|ref| is implied by the max-abs gate with atol alone.
+        assert!(d32 <= 1e-4, "k{kernel} output.{i}: {d32} > 1e-4");
+        assert!(
+            d64 <= 2e-5,
+            "k{kernel} output.{i}: {d64} > 2e-5 vs the f64 reference"
+        );
+        worst32 = worst32.max(d32);
+        worst64 = worst64.max(d64);
+    }
+    Ok((worst32, worst64))
+}
+
+#[test]
+fn small_k3_matches_pytorch() -> anyhow::Result<()> {
+    let (d32, d64) = check_parity(
+        3,
+        "mednext_small_k3.safetensors",
+        "mednext_small_k3_io.safetensors",
+    )?;
+    eprintln!("k3: worst {d32:.3e} (f32 ref), {d64:.3e} (f64 ref)");
+    Ok(())
+}
+
+#[test]
+fn small_k5_upkern_matches_pytorch() -> anyhow::Result<()> {
+    let (d32, d64) = check_parity(
+        5,
+        "mednext_small_k5_upkern.safetensors",
+        "mednext_small_k5_upkern_io.safetensors",
+    )?;
+    eprintln!("k5: worst {d32:.3e} (f32 ref), {d64:.3e} (f64 ref)");
+    Ok(())
+}
+
+#[test]
+fn forward_logits_equals_first_output_and_plain_config_returns_one_output() -> anyhow::Result<()> {
+    let cfg = small_config(3);
+    let model = MedNext::from_file(&cfg, data("mednext_small_k3.safetensors"), &Device::Cpu)?;
+    let io = load_io("mednext_small_k3_io.safetensors")?;
+    let logits = model.forward_logits(&io["input"])?;
+    assert!(max_abs_diff(&logits, &io["output.0"])? <= 1e-4);
+    // Without deep supervision the heads out_1..4 are not part of the network: the DS checkpoint has
+    // unexpected keys, the strict loader says which.
+    let plain = small_config(3).with_deep_supervision(false);
+    match MedNext::from_file(&plain, data("mednext_small_k3.safetensors"), &Device::Cpu) {
+        Err(Error::UnexpectedTensor { key, .. }) => assert!(key.starts_with("out_"), "{key}"),
+        other => panic!("expected UnexpectedTensor, got {other:?}"),
+    }
+    let mut sd = model.state_dict()?;
+    sd.retain(|k, _| !(k.starts_with("out_") && !k.starts_with("out_0")));
+    let plain_model =
+        MedNext::from_named_tensors(&plain, sd, mednext::KeyNaming::Original, &Device::Cpu)?;
+    let outs = plain_model.forward(&io["input"])?;
+    assert_eq!(outs.len(), 1);
+    assert_eq!(max_abs_diff(&outs[0], &logits)?, 0.0);
+    Ok(())
+}
+
+#[test]
+fn batch_of_two_equals_two_single_runs() -> anyhow::Result<()> {
+    let cfg = small_config(3);
+    let model = MedNext::from_file(&cfg, data("mednext_small_k3.safetensors"), &Device::Cpu)?;
+    let io = load_io("mednext_small_k3_io.safetensors")?;
+    let x = &io["input"];
+    let x2 = Tensor::cat(&[x, &x.flip(&[2])?], 0)?;
+    let outs = model.forward(&x2)?;
+    for (i, out) in outs.iter().enumerate() {
+        assert!(max_abs_diff(&out.narrow(0, 0, 1)?, &io[&format!("output.{i}")])? <= 1e-4);
+    }
+    let second = model.forward(&x.flip(&[2])?)?;
+    for (a, b) in outs.iter().zip(&second) {
+        assert!(max_abs_diff(&a.narrow(0, 1, 1)?, b)? <= 1e-5);
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() -> anyhow::Result<()> {
+    let cfg = small_config(3);
+    let model = MedNext::from_file(&cfg, data("mednext_small_k3.safetensors"), &Device::Cpu)?;
+    let cases: [(&[usize], &str); 4] = [
+        (&[1, 3, 32, 32, 24], "multiple of 16"),
+        (&[1, 3, 32, 8, 32], "multiple of 16"),
+        (&[1, 2, 32, 32, 32], "input channels"),
+        (&[3, 32, 32, 32], "5-D"),
+    ];
+    for (shape, needle) in cases {
+        let x = Tensor::zeros(shape, DType::F32, &Device::Cpu)?;
+        match model.forward(&x) {
+            Err(e @ Error::InputShape { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+            other => panic!("{shape:?}: expected InputShape, got {other:?}"),
+        }
+    }
+    Ok(())
+}
