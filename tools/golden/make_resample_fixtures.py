@@ -149,6 +149,7 @@ def main():
         ("forced_sepz", 19, (2, 10, 16, 14), [2.0, 1.0, 1.0], [1.0, 0.8, 0.8], True),
         ("never_sepz", 20, (2, 8, 20, 18), [3.5, 0.8, 0.8], [1.0, 1.0, 1.0], False),
         ("downsample_z_sepz", 21, (2, 12, 16, 14), [1.0, 1.0, 1.0], [3.4, 0.9, 0.9], None),
+        ("z_down_inplane_up", 25, (2, 18, 12, 12), [0.6, 1.4, 1.4], [1.0, 1.0, 1.0], None),  # z pass first
     ]
     for name, seed, shape, cur, new, force in data_cases:
         data = smooth_data(seed, shape[0], shape[1:])

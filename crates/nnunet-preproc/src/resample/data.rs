@@ -19,7 +19,8 @@ use rayon::prelude::*;
 
 use super::axis::{nearest_index, zoom_factor, AxisPlan};
 use super::config::{Intermediate, Order, ResampleConfig};
-use super::separable::{clip, resample_axis0, resample_volume, resize_plane, value_range, Scratch};
+use super::plane::{resize_plane, Scratch};
+use super::separable::{clip, resample_axis0, resample_volume, value_range};
 use super::shape::resolve_separate_z;
 use crate::geometry::Spacing;
 

@@ -25,6 +25,7 @@
 mod axis;
 mod config;
 mod data;
+mod plane;
 mod segmentation;
 mod separable;
 mod shape;
