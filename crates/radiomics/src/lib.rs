@@ -51,4 +51,5 @@ pub use settings::{
     Binning, Conventions, Interpolator, Normalization, ResegmentMode, Selection, Settings,
     TextureParams, WeightingNorm,
 };
+pub use texture_common::texture_features;
 pub use voxel::{MaskVoxel, PixelKind, Voxel};
