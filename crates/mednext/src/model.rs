@@ -186,7 +186,9 @@ impl MedNext {
         if shape[1] != self.cfg.in_channels {
             return bad(format!("expected {} input channels", self.cfg.in_channels));
         }
-        if let Some(axis) = (2..5).find(|&a| shape[a] == 0 || shape[a] % SIZE_DIVISOR != 0) {
+        if let Some(axis) =
+            (2..5).find(|&a| shape[a] == 0 || !shape[a].is_multiple_of(SIZE_DIVISOR))
+        {
             return bad(format!(
                 "spatial axis {} has size {}; every spatial size must be a positive multiple of {SIZE_DIVISOR} \
                  (4 stride-2 down blocks; up blocks always double)",

@@ -130,8 +130,11 @@ pub fn original_key_to_monai(key: &str) -> Option<String> {
 /// A `VarBuilder` backend that records every requested key, shape and initialisation and hands out
 /// allocation-free broadcast zeros: it enumerates a configuration's state dict without building it.
 struct Recorder {
-    seen: Arc<Mutex<Vec<(String, Vec<usize>, Init)>>>,
+    seen: Arc<Mutex<Vec<Requested>>>,
 }
+
+/// One tensor requested from a [`Recorder`]: key, shape, initialisation.
+type Requested = (String, Vec<usize>, Init);
 
 impl SimpleBackend for Recorder {
     fn get(
@@ -157,7 +160,7 @@ impl SimpleBackend for Recorder {
     }
 }
 
-fn record(cfg: &MedNextConfig) -> Result<Vec<(String, Vec<usize>, Init)>> {
+fn record(cfg: &MedNextConfig) -> Result<Vec<Requested>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let backend: Box<dyn SimpleBackend> = Box::new(Recorder {
         seen: Arc::clone(&seen),
