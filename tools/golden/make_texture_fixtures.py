@@ -14,7 +14,7 @@ Writes into crates/radiomics/tests/data/texture/:
   the shared fixture JSON (PyRadiomics 3.1.0), `rerun` = this script's PyRadiomics on the same files.
 * `edge_<name>_levels.npy` / `edge_<name>.json` -- small synthetic cases (single voxel, constant ROI, two
   voxels, force2D, distances [1, 2], weighting norms, asymmetric GLCM, gldm_a 1, sparse ROI, single slice,
-  line), each class run directly on the bbox-cropped image (errors recorded as strings).
+  line, the bench's 48-level ellipsoid), each class run directly on the bbox-cropped image (errors recorded as strings).
 * copies of `<case>_<class>.npy` matrix baselines and `baseline_<class>.csv` from the shared fixtures.
 
 Usage: `.venv/bin/python tools/golden/make_texture_fixtures.py [--shared ../shared]` from the repo root.
@@ -170,6 +170,11 @@ def edge_fixtures():
     ml = np.zeros((6, 7, 8), bool)
     ml[2, 3, 1:7] = True
     cases["line"] = (img, ml, {})
+    # the synthetic input of crates/radiomics/benches/texture.rs (48 levels, ~55k voxels): larger matrices
+    z, y, x = np.meshgrid(np.arange(40), np.arange(50), np.arange(60), indexing="ij")
+    d = ((z - 19.5) / 19.0) ** 2 + ((y - 24.5) / 24.0) ** 2 + ((x - 29.5) / 29.0) ** 2
+    lv = 1 + (3 * z + 5 * y + 7 * x + (z * y * x) % 11 + (x // 4) * (y // 4)) % 48
+    cases["synthetic48"] = (lv * 25.0, d < 1.0, {})
     for name, (image, mask, settings) in cases.items():
         res = run_classes(image, mask, settings, sp)
         levels = captured.get("levels")

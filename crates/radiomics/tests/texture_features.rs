@@ -6,7 +6,7 @@
 //! configuration gives PyRadiomics' texture classes into `tests/data/texture/<case>_<config>{.json,_levels.npy}`
 //! by `tools/golden/make_texture_fixtures.py`; synthetic edge cases `edge_*.json` (PyRadiomics classes run
 //! directly on the cropped image: single voxel, constant ROI, two voxels, force2D, distances, weighting
-//! norms, asymmetric GLCM, gldm_a, sparse ROI, single slice, line); upstream baseline tables
+//! norms, asymmetric GLCM, gldm_a, sparse ROI, single slice, line, the bench's 48-level ellipsoid); upstream baseline tables
 //! `baseline_<class>.csv` (3 % rule of `tests/testUtils.py`). Gate: `|rust − ref| ≤ 1e-6·|ref| + 1e-9`.
 
 mod texture_support;
@@ -120,6 +120,7 @@ fn edge_cases_match_pyradiomics() -> anyhow::Result<()> {
         "sparse",
         "single_slice",
         "line",
+        "synthetic48",
     ] {
         check_fixture(&format!("edge_{case}"))?;
     }
