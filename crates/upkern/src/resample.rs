@@ -16,42 +16,112 @@
 //! ```
 //!
 //! e.g. 3 → 5 gives the rows `[1,0,0] [.6,.4,0] [0,1,0] [0,.4,.6] [0,0,1]` (no renormalisation: the kernel
-//! sum grows; UpKern is an initialisation, not a function-preserving map). Arithmetic is carried out in f64
-//! and rounded once to the weight's dtype, so f32 results are within one rounding of PyTorch's f32 kernel.
+//! sum grows; UpKern is an initialisation, not a function-preserving map).
+//!
+//! Arithmetic follows PyTorch's CPU kernel (`aten/src/ATen/native/cpu/UpSampleKernel.cpp`,
+//! `UpSample.h::compute_source_index_and_lambda`): scale, source index and weights in the "opmath" type
+//! (f32 for f16/bf16/f32 weights, f64 for f64), `y = fma(x[i0], λ0, x[i1]·λ1)` with `λ0 = 1 − λ1` (the
+//! fused multiply-add PyTorch's `output += t·w` compiles to; bit-exact on the fixtures), and the axes
+//! nested with the last (W) axis innermost, i.e. resized first. The result is rounded to the weight's dtype.
+
+use std::ops::{Add, Div, Mul, Sub};
 
 use candle_core::{DType, Tensor};
 
 use crate::error::{Error, Result};
 
-/// One output sample of a 1-D linear resize: `y = (1 − λ)·x[i0] + λ·x[i1]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Tap {
-    i0: usize,
-    i1: usize,
-    lambda: f64,
+/// The arithmetic type of the resize: PyTorch's `opmath` type (f32 for f16/bf16/f32 weights, f64 for f64).
+trait Real:
+    Copy
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    const HALF: Self;
+    fn from_usize(n: usize) -> Self;
+    fn floor_to_usize(self) -> usize;
+    /// `self·a + b` with a single rounding (fused multiply-add).
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
-/// The taps of a `n_in → n_out` linear resize with half-pixel centres (`align_corners = False`).
-fn linear_taps(n_in: usize, n_out: usize) -> Vec<Tap> {
-    let scale = n_in as f64 / n_out as f64;
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    fn from_usize(n: usize) -> Self {
+        n as f32
+    }
+    fn floor_to_usize(self) -> usize {
+        self.floor() as usize
+    }
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    fn from_usize(n: usize) -> Self {
+        n as f64
+    }
+    fn floor_to_usize(self) -> usize {
+        self.floor() as usize
+    }
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
+}
+
+/// One output sample of a 1-D linear resize: `y = fma(x[i0], λ0, x[i1]·λ1)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tap<T> {
+    i0: usize,
+    i1: usize,
+    lambda0: T,
+    lambda1: T,
+}
+
+/// The taps of a `n_in → n_out` linear resize with half-pixel centres (`align_corners = False`), with
+/// scale, source index and weights computed in `T` in PyTorch's order.
+fn linear_taps<T: Real>(n_in: usize, n_out: usize) -> Vec<Tap<T>> {
+    let scale = T::from_usize(n_in) / T::from_usize(n_out);
     (0..n_out)
         .map(|o| {
-            let s = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
-            let i0 = (s.floor() as usize).min(n_in - 1);
+            let mut s = scale * (T::from_usize(o) + T::HALF) - T::HALF;
+            if s < T::ZERO {
+                s = T::ZERO;
+            }
+            let i0 = s.floor_to_usize().min(n_in - 1);
             let i1 = (i0 + 1).min(n_in - 1);
-            let lambda = (s - i0 as f64).clamp(0.0, 1.0);
-            Tap { i0, i1, lambda }
+            let mut lambda1 = s - T::from_usize(i0);
+            if lambda1 < T::ZERO {
+                lambda1 = T::ZERO;
+            } else if lambda1 > T::ONE {
+                lambda1 = T::ONE;
+            }
+            Tap {
+                i0,
+                i1,
+                lambda0: T::ONE - lambda1,
+                lambda1,
+            }
         })
         .collect()
 }
 
 /// Resizes `data` (C-order, `shape`) along `axis` to `n_out` samples.
-fn resize_axis(data: &[f64], shape: &[usize], axis: usize, n_out: usize) -> Vec<f64> {
+fn resize_axis<T: Real>(data: &[T], shape: &[usize], axis: usize, n_out: usize) -> Vec<T> {
     let n_in = shape[axis];
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
-    let taps = linear_taps(n_in, n_out);
-    let mut out = vec![0.0; outer * n_out * inner];
+    let taps = linear_taps::<T>(n_in, n_out);
+    let mut out = vec![T::ZERO; outer * n_out * inner];
     for b in 0..outer {
         let src = &data[b * n_in * inner..(b + 1) * n_in * inner];
         let dst = &mut out[b * n_out * inner..(b + 1) * n_out * inner];
@@ -61,11 +131,29 @@ fn resize_axis(data: &[f64], shape: &[usize], axis: usize, n_out: usize) -> Vec<
                 &src[tap.i1 * inner..][..inner],
             );
             for ((y, &x0), &x1) in dst[o * inner..][..inner].iter_mut().zip(a).zip(c) {
-                *y = (1.0 - tap.lambda) * x0 + tap.lambda * x1;
+                *y = x0.mul_add(tap.lambda0, x1 * tap.lambda1);
             }
         }
     }
     out
+}
+
+/// Resizes the trailing axes to `new_spatial`, last axis first (PyTorch's nesting order).
+fn resize_all<T: Real>(
+    mut data: Vec<T>,
+    shape: &[usize],
+    new_spatial: &[usize],
+) -> (Vec<T>, Vec<usize>) {
+    let lead = shape.len() - new_spatial.len();
+    let mut cur = shape.to_vec();
+    for (k, &n_out) in new_spatial.iter().enumerate().rev() {
+        let axis = lead + k;
+        if cur[axis] != n_out {
+            data = resize_axis(&data, &cur, axis, n_out);
+            cur[axis] = n_out;
+        }
+    }
+    (data, cur)
 }
 
 /// Resizes the trailing `new_spatial.len()` dims of `w` with (multi-)linear interpolation, half-pixel
@@ -100,16 +188,16 @@ pub(crate) fn resize_trailing(w: &Tensor, new_spatial: &[usize]) -> Result<Tenso
             reason: format!("kernel resizing needs a float tensor, got {dtype:?}"),
         });
     }
-    let mut data = w.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-    let mut cur = shape.clone();
-    for (k, &n_out) in new_spatial.iter().enumerate() {
-        let axis = lead + k;
-        if cur[axis] != n_out {
-            data = resize_axis(&data, &cur, axis, n_out);
-            cur[axis] = n_out;
-        }
-    }
-    Ok(Tensor::from_vec(data, cur, w.device())?.to_dtype(dtype)?)
+    let resized = if dtype == DType::F64 {
+        let data = w.flatten_all()?.to_vec1::<f64>()?;
+        let (data, cur) = resize_all(data, &shape, new_spatial);
+        Tensor::from_vec(data, cur, w.device())?
+    } else {
+        let data = w.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        let (data, cur) = resize_all(data, &shape, new_spatial);
+        Tensor::from_vec(data, cur, w.device())?.to_dtype(dtype)?
+    };
+    Ok(resized)
 }
 
 /// Trilinear resize of the trailing three (spatial) dims of a convolution weight, like PyTorch
@@ -132,7 +220,8 @@ pub(crate) fn resize_trailing(w: &Tensor, new_spatial: &[usize]) -> Result<Tenso
 /// let w3 = Tensor::new(&[0f32, 1.0, 2.0], &Device::Cpu)?.reshape((1, 1, 1, 1, 3))?;
 /// let w5 = upkern::resize_kernel(&w3, [1, 1, 5])?;
 /// let v: Vec<f32> = w5.flatten_all()?.to_vec1()?;
-/// assert_eq!(v, [0.0, 0.4, 1.0, 1.6, 2.0]);
+/// // The 3 → 5 rows [1,0,0] [.6,.4,0] [0,1,0] [0,.4,.6] [0,0,1]; f32 weights as in PyTorch (0.6f32 ≠ 0.6).
+/// assert_eq!(v, [0.0, 0.40000004, 1.0, 1.6000001, 2.0]);
 /// # Ok(())
 /// # }
 /// ```
@@ -162,12 +251,12 @@ mod tests {
 
     #[test]
     fn taps_three_to_five_match_the_upkern_matrix() {
-        let a: Vec<[f64; 3]> = linear_taps(3, 5)
+        let a: Vec<[f64; 3]> = linear_taps::<f64>(3, 5)
             .iter()
             .map(|t| {
                 let mut row = [0.0; 3];
-                row[t.i0] += 1.0 - t.lambda;
-                row[t.i1] += t.lambda;
+                row[t.i0] += t.lambda0;
+                row[t.i1] += t.lambda1;
                 row
             })
             .collect();
@@ -187,10 +276,10 @@ mod tests {
 
     #[test]
     fn identity_when_sizes_agree() {
-        let taps = linear_taps(5, 5);
+        let taps = linear_taps::<f32>(5, 5);
         assert!(taps
             .iter()
             .enumerate()
-            .all(|(o, t)| t.i0 == o && t.lambda.abs() < 1e-12));
+            .all(|(o, t)| t.i0 == o && t.lambda1 == 0.0));
     }
 }
