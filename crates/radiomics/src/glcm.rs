@@ -464,9 +464,8 @@ pub(crate) fn glcm_features(
     let want_mcc = selected.contains(&MCC);
     let mcc = if n < 2 {
         1.0
-    } else if !want_mcc {
-        f64::NAN
-    } else if normalised.iter().any(|p| p.iter().any(|v| !v.is_finite())) {
+    } else if !want_mcc || normalised.iter().any(|p| p.iter().any(|v| !v.is_finite())) {
+        // numpy.linalg.eigvals raises on NaN → PyRadiomics stores NaN for the feature
         f64::NAN
     } else {
         nanmean(
