@@ -15,8 +15,7 @@ Usage (from the repository root):
 
     .venv/bin/python benches/compare_preproc.py [--repeat 3] [--keep DIR]
 
-Prints a table of wall and CPU times (median of --repeat runs for nnU-Net, minimum of --repeat in-process runs
-for ours) and the agreement: max |ours - nnU-Net| of the data (relative to the data range) and the number of
+Prints a table of wall and CPU times (medians of --repeat runs for both; ours in-process) and the agreement: max |ours - nnU-Net| of the data (relative to the data range) and the number of
 differing label voxels.
 """
 
@@ -129,7 +128,8 @@ def main():
     max_diff = float(np.abs(ours_data.astype(np.float64) - ref_data.astype(np.float64)).max())
     seg_wrong = int((ours_seg != ref_seg).sum())
     print()
-    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs, rayon threads {timings['threads']}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs, rayon threads {timings['threads']}, "
+          f"load average at the end {os.getloadavg()[0]:.2f} (other jobs share the cores)")
     print(f"volume (C, z, y, x) = (3, {SHAPE[0]}, {SHAPE[1]}, {SHAPE[2]}), spacing {SPACING} -> {NEW_SPACING}, "
           f"new shape {new_shape}")
     print()
@@ -143,7 +143,8 @@ def main():
     to = timings["data_s"] + timings["seg_s"]
     print(f"| total | {tw:.2f} | {tc:.2f} | {to:.3f} | {tw / to:.0f}x |")
     print()
-    print(f"ours, whole process (read + {args.repeat}x resample + write): wall {ours_total_wall:.2f} s, "
+    print(f"ours, fastest of {args.repeat}: data {timings['data_min_s']:.3f} s, seg {timings['seg_min_s']:.3f} s; "
+          f"whole process (read + {args.repeat}x resample + write): wall {ours_total_wall:.2f} s, "
           f"cpu {ours_total_cpu:.2f} s")
     print(f"agreement: data max |diff| = {max_diff:.3e} ({max_diff / rng:.2e} of the range {rng:.2f}); "
           f"seg: {seg_wrong} of {ref_seg.size} voxels differ")

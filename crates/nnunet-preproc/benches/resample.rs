@@ -25,10 +25,13 @@ const TARGET: [f64; 3] = [1.0, 1.0, 1.0];
 /// Smooth seeded intensities (sums of sines plus a little noise), z-score-like range.
 fn volume(channels: usize) -> Array4<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
-    let phase: Vec<f32> = (0..channels * 3).map(|_| rng.gen_range(0.0..6.28)).collect();
+    let phase: Vec<f32> = (0..channels * 3)
+        .map(|_| rng.gen_range(0.0..std::f32::consts::TAU))
+        .collect();
     Array4::from_shape_fn((channels, SHAPE[0], SHAPE[1], SHAPE[2]), |(c, z, y, x)| {
         let (z, y, x) = (z as f32, y as f32, x as f32);
-        (0.11 * z + phase[3 * c]).sin() + (0.07 * y + phase[3 * c + 1]).sin() * (0.05 * x + phase[3 * c + 2]).cos()
+        (0.11 * z + phase[3 * c]).sin()
+            + (0.07 * y + phase[3 * c + 1]).sin() * (0.05 * x + phase[3 * c + 2]).cos()
             + 0.05 * rng.gen::<f32>()
     })
 }
@@ -39,7 +42,11 @@ fn labels() -> Array3<i16> {
         if !(12..SHAPE[1] - 12).contains(&y) {
             return -1;
         }
-        let (dz, dy, dx) = (z as f64 / 80.0 - 1.0, y as f64 / 128.0 - 1.0, x as f64 / 128.0 - 1.0);
+        let (dz, dy, dx) = (
+            z as f64 / 80.0 - 1.0,
+            y as f64 / 128.0 - 1.0,
+            x as f64 / 128.0 - 1.0,
+        );
         i16::from(dz * dz + 2.0 * dy * dy + 3.0 * dx * dx < 0.5)
     })
 }
@@ -51,17 +58,45 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("resample_3x160x256x256_to_1mm");
     group.sample_size(10);
     group.bench_function("data_order3", |b| {
-        b.iter(|| resample_data(black_box(data.view()), new_shape, SPACING, TARGET, &ResampleConfig::data()));
+        b.iter(|| {
+            resample_data(
+                black_box(data.view()),
+                new_shape,
+                SPACING,
+                TARGET,
+                &ResampleConfig::data(),
+            )
+        });
     });
     group.bench_function("seg_order1", |b| {
         b.iter(|| {
-            resample_segmentation(black_box(seg.view()), new_shape, SPACING, TARGET, &SegResampleConfig::default())
+            resample_segmentation(
+                black_box(seg.view()),
+                new_shape,
+                SPACING,
+                TARGET,
+                &SegResampleConfig::default(),
+            )
         });
     });
-    let logits = resample_data(data.view(), new_shape, SPACING, TARGET, &ResampleConfig::probabilities());
+    let logits = resample_data(
+        data.view(),
+        new_shape,
+        SPACING,
+        TARGET,
+        &ResampleConfig::probabilities(),
+    );
     let logits = logits.slice_move(ndarray::s![..2, .., .., ..]);
     group.bench_function("export_logits2_order1_back", |b| {
-        b.iter(|| resample_data(black_box(logits.view()), SHAPE, TARGET, SPACING, &ResampleConfig::probabilities()));
+        b.iter(|| {
+            resample_data(
+                black_box(logits.view()),
+                SHAPE,
+                TARGET,
+                SPACING,
+                &ResampleConfig::probabilities(),
+            )
+        });
     });
     group.finish();
 }

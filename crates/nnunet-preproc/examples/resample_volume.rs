@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Spacings are in array order `z,y,x` (mm). `--order 1` resamples like nnU-Net's export (logits). With
-//! `--repeat N` the resampling runs N times and the minimum wall time is reported. The last line of output is
-//! a JSON object with the timings (seconds) for scripts such as `benches/compare_preproc.py`.
+//! `--repeat N` the resampling runs N times and the median (and minimum) wall time is reported. The last line
+//! of output is a JSON object with the timings (seconds) for scripts such as `benches/compare_preproc.py`.
 
 use std::time::Instant;
 
@@ -93,7 +93,7 @@ fn main() -> Result<()> {
         rayon::current_num_threads()
     );
 
-    let mut data_s = f64::INFINITY;
+    let mut data_times = Vec::new();
     let mut out = None;
     for _ in 0..args.repeat {
         let t = Instant::now();
@@ -104,9 +104,10 @@ fn main() -> Result<()> {
             args.new_spacing,
             &config,
         ));
-        data_s = data_s.min(t.elapsed().as_secs_f64());
+        data_times.push(t.elapsed().as_secs_f64());
     }
-    println!("resample_data: {data_s:.3} s");
+    let (data_s, data_min) = median_min(&mut data_times);
+    println!("resample_data: median {data_s:.3} s, min {data_min:.3} s");
     if let (Some(path), Some(out)) = (&args.output, &out) {
         write_npy(path, out).with_context(|| format!("writing {path}"))?;
     }
@@ -114,7 +115,7 @@ fn main() -> Result<()> {
     let mut seg_s = None;
     if let Some(seg_path) = &args.seg {
         let seg: Array3<i16> = read_npy(seg_path).with_context(|| format!("reading {seg_path}"))?;
-        let mut best = f64::INFINITY;
+        let mut times = Vec::new();
         let mut seg_out = None;
         for _ in 0..args.repeat {
             let t = Instant::now();
@@ -125,18 +126,33 @@ fn main() -> Result<()> {
                 args.new_spacing,
                 &SegResampleConfig::default(),
             ));
-            best = best.min(t.elapsed().as_secs_f64());
+            times.push(t.elapsed().as_secs_f64());
         }
-        println!("resample_segmentation: {best:.3} s");
+        let (median, min) = median_min(&mut times);
+        println!("resample_segmentation: median {median:.3} s, min {min:.3} s");
         if let (Some(path), Some(seg_out)) = (&args.seg_output, &seg_out) {
             write_npy(path, seg_out).with_context(|| format!("writing {path}"))?;
         }
-        seg_s = Some(best);
+        seg_s = Some((median, min));
     }
+    let json = |v: Option<f64>| v.map_or("null".to_string(), |s| format!("{s:.6}"));
     println!(
-        "{{\"data_s\": {data_s:.6}, \"seg_s\": {}, \"threads\": {}}}",
-        seg_s.map_or("null".to_string(), |s| format!("{s:.6}")),
+        "{{\"data_s\": {data_s:.6}, \"data_min_s\": {data_min:.6}, \"seg_s\": {}, \"seg_min_s\": {}, \"threads\": {}}}",
+        json(seg_s.map(|s| s.0)),
+        json(seg_s.map(|s| s.1)),
         rayon::current_num_threads()
     );
     Ok(())
+}
+
+/// Median and minimum of the measured times.
+fn median_min(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    let median = if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        0.5 * (times[n / 2 - 1] + times[n / 2])
+    };
+    (median, times[0])
 }

@@ -22,7 +22,14 @@ pub(crate) trait Sample: Copy + Send + Sync + 'static {
     /// The value as f64.
     fn to_f64(self) -> f64;
     /// The x pass of [`resize_plane`] for this type (multiversioned).
-    fn x_pass(plane: ArrayView2<'_, Self>, px: &AxisPlan, scale: f64, bufs: &mut Scratch, dst: &mut [f64], first_row: usize);
+    fn x_pass(
+        plane: ArrayView2<'_, Self>,
+        px: &AxisPlan,
+        scale: f64,
+        bufs: &mut Scratch,
+        dst: &mut [f64],
+        first_row: usize,
+    );
 }
 
 impl Sample for f32 {
@@ -30,7 +37,14 @@ impl Sample for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
-    fn x_pass(plane: ArrayView2<'_, f32>, px: &AxisPlan, scale: f64, bufs: &mut Scratch, dst: &mut [f64], first_row: usize) {
+    fn x_pass(
+        plane: ArrayView2<'_, f32>,
+        px: &AxisPlan,
+        scale: f64,
+        bufs: &mut Scratch,
+        dst: &mut [f64],
+        first_row: usize,
+    ) {
         x_pass_f32(plane, px, scale, bufs, dst, first_row);
     }
 }
@@ -40,7 +54,14 @@ impl Sample for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn x_pass(plane: ArrayView2<'_, f64>, px: &AxisPlan, scale: f64, bufs: &mut Scratch, dst: &mut [f64], first_row: usize) {
+    fn x_pass(
+        plane: ArrayView2<'_, f64>,
+        px: &AxisPlan,
+        scale: f64,
+        bufs: &mut Scratch,
+        dst: &mut [f64],
+        first_row: usize,
+    ) {
         x_pass_f64(plane, px, scale, bufs, dst, first_row);
     }
 }
@@ -79,7 +100,9 @@ fn resample_line<'a, E: Sample>(
 ) {
     line.clear();
     if plan.is_identity() {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s.to_f64() * scale);
+        dst.iter_mut()
+            .zip(src)
+            .for_each(|(d, &s)| *d = s.to_f64() * scale);
         return;
     }
     match plan.order {
@@ -101,7 +124,14 @@ fn resample_line<'a, E: Sample>(
 
 /// `out_row = Σ_j w[j] · rows[idx[j]]` for row-interleaved lines of `width`.
 #[inline(always)]
-fn eval_rows_impl(rows: &[f64], width: usize, idx: &[usize; 4], w: &[f64; 4], taps: usize, out: &mut [f64]) {
+fn eval_rows_impl(
+    rows: &[f64],
+    width: usize,
+    idx: &[usize; 4],
+    w: &[f64; 4],
+    taps: usize,
+    out: &mut [f64],
+) {
     let r0 = &rows[idx[0] * width..(idx[0] + 1) * width];
     match taps {
         1 => out.copy_from_slice(r0),
@@ -158,7 +188,14 @@ super::simd::multiversion! {
 /// multiplied by `scale`. Cubic rows are filtered `LANES` at a time, lane-interleaved, so that the
 /// recursions of different rows run in parallel vector lanes.
 #[inline(always)]
-fn x_pass_impl<E: Sample>(plane: ArrayView2<'_, E>, px: &AxisPlan, scale: f64, bufs: &mut Scratch, dst: &mut [f64], first_row: usize) {
+fn x_pass_impl<E: Sample>(
+    plane: ArrayView2<'_, E>,
+    px: &AxisPlan,
+    scale: f64,
+    bufs: &mut Scratch,
+    dst: &mut [f64],
+    first_row: usize,
+) {
     let (n1, n2, m2) = (plane.nrows(), plane.ncols(), px.n_out);
     if px.order != Order::Cubic || px.is_identity() || n2 == 0 {
         for (r, row) in plane.rows().into_iter().enumerate() {
@@ -178,7 +215,8 @@ fn x_pass_impl<E: Sample>(plane: ArrayView2<'_, E>, px: &AxisPlan, scale: f64, b
         let rows: [_; LANES] = std::array::from_fn(|l| plane.row((r0 + l).min(n1 - 1)));
         let body = &mut lanes[pad..pad + n2];
         if rows.iter().all(|r| r.as_slice().is_some()) {
-            let slices: [&[E]; LANES] = std::array::from_fn(|l| &rows[l].as_slice().unwrap_or_default()[..n2]);
+            let slices: [&[E]; LANES] =
+                std::array::from_fn(|l| &rows[l].as_slice().unwrap_or_default()[..n2]);
             for (p, lane) in body.iter_mut().enumerate() {
                 for l in 0..LANES {
                     lane[l] = slices[l][p].to_f64() * GAIN;
@@ -186,7 +224,9 @@ fn x_pass_impl<E: Sample>(plane: ArrayView2<'_, E>, px: &AxisPlan, scale: f64, b
             }
         } else {
             for (l, row) in rows.iter().enumerate() {
-                body.iter_mut().zip(row.iter()).for_each(|(lane, &v)| lane[l] = v.to_f64() * GAIN);
+                body.iter_mut()
+                    .zip(row.iter())
+                    .for_each(|(lane, &v)| lane[l] = v.to_f64() * GAIN);
             }
         }
         let (first, last) = (lanes[pad], lanes[pad + n2 - 1]);
@@ -198,7 +238,12 @@ fn x_pass_impl<E: Sample>(plane: ArrayView2<'_, E>, px: &AxisPlan, scale: f64, b
         let live = LANES.min(n1 - r0);
         for k in 0..m2 {
             let (idx, w) = (&px.index[k], &px.weight[k]);
-            let (a, b, c, d) = (&lanes[idx[0]], &lanes[idx[1]], &lanes[idx[2]], &lanes[idx[3]]);
+            let (a, b, c, d) = (
+                &lanes[idx[0]],
+                &lanes[idx[1]],
+                &lanes[idx[2]],
+                &lanes[idx[3]],
+            );
             let mut v = [0.0f64; LANES];
             for l in 0..LANES {
                 v[l] = (w[0] * a[l] + w[1] * b[l] + w[2] * c[l] + w[3] * d[l]) * scale;
@@ -211,13 +256,23 @@ fn x_pass_impl<E: Sample>(plane: ArrayView2<'_, E>, px: &AxisPlan, scale: f64, b
 }
 
 /// Resizes one plane `(n1, n2)` (any strides) to `(py.n_out, px.n_out)` f64 row-major in `out`.
-pub(crate) fn resize_plane<E: Sample>(plane: ArrayView2<'_, E>, py: &AxisPlan, px: &AxisPlan, scratch: &mut Scratch, out: &mut [f64]) {
+pub(crate) fn resize_plane<E: Sample>(
+    plane: ArrayView2<'_, E>,
+    py: &AxisPlan,
+    px: &AxisPlan,
+    scratch: &mut Scratch,
+    out: &mut [f64],
+) {
     let (n1, m2) = (plane.nrows(), px.n_out);
     if py.is_identity() {
         E::x_pass(plane, px, 1.0, scratch, out, 0);
         return;
     }
-    let pad = if py.order == Order::Cubic { py.pad() } else { 0 };
+    let pad = if py.order == Order::Cubic {
+        py.pad()
+    } else {
+        0
+    };
     // rows [pad, pad + n1) come from the x pass, the others from pad_rows: no zeroing needed
     let mut rows = std::mem::take(&mut scratch.rows);
     if rows.len() != py.line_len() * m2 {

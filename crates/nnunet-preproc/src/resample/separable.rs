@@ -115,16 +115,32 @@ pub(crate) fn value_range<D: ndarray::Dimension>(
 /// Clips and converts `src` into `dst` (through a slice when `dst` is contiguous, as the rows of a column
 /// block are).
 #[inline]
-fn store_row<T: Store>(src: &[f64], range: Option<(f64, f64)>, dst: &mut ndarray::ArrayViewMut1<'_, T>) {
+fn store_row<T: Store>(
+    src: &[f64],
+    range: Option<(f64, f64)>,
+    dst: &mut ndarray::ArrayViewMut1<'_, T>,
+) {
     match dst.as_slice_mut() {
-        Some(d) => d.iter_mut().zip(src).for_each(|(d, &s)| *d = T::store(clip(s, range))),
-        None => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = T::store(clip(s, range))),
+        Some(d) => d
+            .iter_mut()
+            .zip(src)
+            .for_each(|(d, &s)| *d = T::store(clip(s, range))),
+        None => dst
+            .iter_mut()
+            .zip(src)
+            .for_each(|(d, &s)| *d = T::store(clip(s, range))),
     }
 }
 
 /// Resamples `input` (rows along axis 0, `plane` values per row, row-major) along axis 0 with `pz` into `out`
 /// (`pz.n_out` rows), clipping to `range` and converting on the way. Parallel over blocks of columns.
-pub(crate) fn resample_axis0<S: Sample, T: Store>(input: &[S], plane: usize, pz: &AxisPlan, range: Option<(f64, f64)>, out: &mut [T]) {
+pub(crate) fn resample_axis0<S: Sample, T: Store>(
+    input: &[S],
+    plane: usize,
+    pz: &AxisPlan,
+    range: Option<(f64, f64)>,
+    out: &mut [T],
+) {
     let n0 = pz.n_in;
     if plane == 0 || pz.n_out == 0 {
         return;
@@ -132,7 +148,11 @@ pub(crate) fn resample_axis0<S: Sample, T: Store>(input: &[S], plane: usize, pz:
     let Ok(mut out2) = ArrayViewMut2::from_shape((pz.n_out, plane), out) else {
         return;
     };
-    let (cubic, pad) = if pz.order == Order::Cubic && !pz.is_identity() { (true, pz.pad()) } else { (false, 0) };
+    let (cubic, pad) = if pz.order == Order::Cubic && !pz.is_identity() {
+        (true, pz.pad())
+    } else {
+        (false, 0)
+    };
     let scale = if cubic { GAIN } else { 1.0 };
     out2.axis_chunks_iter_mut(Axis(1), COLUMN_BLOCK)
         .into_par_iter()
@@ -149,7 +169,9 @@ pub(crate) fn resample_axis0<S: Sample, T: Store>(input: &[S], plane: usize, pz:
             for r in 0..n0 {
                 let src = &input[r * plane + c0..r * plane + c0 + width];
                 let dst = &mut rows[(r + pad) * width..(r + pad + 1) * width];
-                dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s.to_f64() * scale);
+                dst.iter_mut()
+                    .zip(src)
+                    .for_each(|(d, &s)| *d = s.to_f64() * scale);
             }
             if pz.is_identity() {
                 for (k, mut dst) in tile.rows_mut().into_iter().enumerate() {
@@ -164,7 +186,14 @@ pub(crate) fn resample_axis0<S: Sample, T: Store>(input: &[S], plane: usize, pz:
             let mut acc = std::mem::take(&mut scratch.acc);
             acc.resize(width, 0.0);
             for (k, mut dst) in tile.rows_mut().into_iter().enumerate() {
-                eval_rows(&scratch.rows, width, &pz.index[k], &pz.weight[k], pz.taps, &mut acc);
+                eval_rows(
+                    &scratch.rows,
+                    width,
+                    &pz.index[k],
+                    &pz.weight[k],
+                    pz.taps,
+                    &mut acc,
+                );
                 store_row(&acc, range, &mut dst);
             }
             scratch.acc = acc;
@@ -185,20 +214,30 @@ fn pass_costs(n: [usize; 3], m: [usize; 3]) -> (usize, usize) {
 /// block (parallel over blocks); the z pass goes first when that touches fewer voxels (strong z
 /// down-sampling, in-plane up-sampling — the export direction). `inter` is scratch space for the f64
 /// intermediate, reused across calls.
-pub(crate) fn resample_volume<T: Store>(input: ArrayView3<'_, f32>, plans: [&AxisPlan; 3], range: Option<(f64, f64)>, inter: &mut Vec<f64>, out: &mut [T]) {
+pub(crate) fn resample_volume<T: Store>(
+    input: ArrayView3<'_, f32>,
+    plans: [&AxisPlan; 3],
+    range: Option<(f64, f64)>,
+    inter: &mut Vec<f64>,
+    out: &mut [T],
+) {
     let [pz, py, px] = plans;
     let plane = py.n_out * px.n_out;
     if plane == 0 || pz.n_out == 0 {
         return;
     }
     if pz.is_identity() {
-        out.par_chunks_mut(plane).zip(input.axis_iter(Axis(0)).into_par_iter()).for_each_init(
-            || (Scratch::default(), vec![0.0f64; plane]),
-            |(scratch, buf), (dst, src)| {
-                resize_plane(src, py, px, scratch, buf);
-                dst.iter_mut().zip(buf.iter()).for_each(|(d, &s)| *d = T::store(clip(s, range)));
-            },
-        );
+        out.par_chunks_mut(plane)
+            .zip(input.axis_iter(Axis(0)).into_par_iter())
+            .for_each_init(
+                || (Scratch::default(), vec![0.0f64; plane]),
+                |(scratch, buf), (dst, src)| {
+                    resize_plane(src, py, px, scratch, buf);
+                    dst.iter_mut()
+                        .zip(buf.iter())
+                        .for_each(|(d, &s)| *d = T::store(clip(s, range)));
+                },
+            );
         return;
     }
     let (n, m) = ([pz.n_in, py.n_in, px.n_in], [pz.n_out, py.n_out, px.n_out]);
@@ -215,15 +254,19 @@ pub(crate) fn resample_volume<T: Store>(input: ArrayView3<'_, f32>, plans: [&Axi
             inter.resize(m[0] * in_plane, 0.0);
         }
         resample_axis0(&contiguous, in_plane, pz, None, inter);
-        out.par_chunks_mut(plane).zip(inter.par_chunks(in_plane)).for_each_init(
-            || (Scratch::default(), vec![0.0f64; plane]),
-            |(scratch, buf), (dst, src)| {
-                if let Ok(src) = ArrayView2::from_shape((n[1], n[2]), src) {
-                    resize_plane(src, py, px, scratch, buf);
-                }
-                dst.iter_mut().zip(buf.iter()).for_each(|(d, &s)| *d = T::store(clip(s, range)));
-            },
-        );
+        out.par_chunks_mut(plane)
+            .zip(inter.par_chunks(in_plane))
+            .for_each_init(
+                || (Scratch::default(), vec![0.0f64; plane]),
+                |(scratch, buf), (dst, src)| {
+                    if let Ok(src) = ArrayView2::from_shape((n[1], n[2]), src) {
+                        resize_plane(src, py, px, scratch, buf);
+                    }
+                    dst.iter_mut()
+                        .zip(buf.iter())
+                        .for_each(|(d, &s)| *d = T::store(clip(s, range)));
+                },
+            );
         return;
     }
     if inter.len() != pz.n_in * plane {
@@ -233,6 +276,8 @@ pub(crate) fn resample_volume<T: Store>(input: ArrayView3<'_, f32>, plans: [&Axi
     inter
         .par_chunks_mut(plane)
         .zip(input.axis_iter(Axis(0)).into_par_iter())
-        .for_each_init(Scratch::default, |scratch, (dst, src)| resize_plane(src, py, px, scratch, dst));
+        .for_each_init(Scratch::default, |scratch, (dst, src)| {
+            resize_plane(src, py, px, scratch, dst)
+        });
     resample_axis0(inter, plane, pz, range, out);
 }

@@ -17,8 +17,9 @@
 //! The init sum is cut where `|z|ⁱ < 1e−23` (40 terms; the rest changes no digit that survives the final
 //! float32 cast).
 
-/// The pole of the cubic B-spline prefilter, `√3 − 2`.
-pub(crate) const POLE: f64 = -0.267_949_192_431_122_706_472_553_658_494_127_633;
+/// The pole of the cubic B-spline prefilter, `√3 − 2` (scipy's `-0.267949192431122706472553658494127633`
+/// rounded to the nearest f64).
+pub(crate) const POLE: f64 = -0.267_949_192_431_122_7;
 
 /// The prefilter gain `(1 − z)(1 − 1/z)` (= 6), applied to the samples before the recursions.
 pub(crate) const GAIN: f64 = (1.0 - POLE) * (1.0 - 1.0 / POLE);
@@ -140,8 +141,8 @@ pub(crate) fn prefilter_lanes<const W: usize>(c: &mut [[f64; W]]) {
         }
     }
     let anti = z / (z - 1.0);
-    for l in 0..W {
-        c[n - 1][l] *= anti;
+    for v in &mut c[n - 1] {
+        *v *= anti;
     }
     for i in (0..n - 1).rev() {
         let next = c[i + 1];
