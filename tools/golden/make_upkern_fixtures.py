@@ -6,7 +6,8 @@ Produces ``crates/upkern/tests/data/``:
   ``nnunet_mednext/run/load_weights.py::upkern_load_weights``, PyTorch 2.15; see
   ``../shared/fixtures/mednext/README.md``): ``upkern_unit.safetensors`` (w3 -> w5),
   ``mednext_small_k3.safetensors``, ``mednext_small_k5_upkern.safetensors``, and
-  ``upkern_meta.json`` (the model config and the list of interpolated keys from ``fixtures_meta.json``);
+  ``upkern_meta.json`` (the model config and the list of interpolated keys from ``fixtures_meta.json``),
+  ``mednext_small_k3_config.json`` (that config alone: the constructor's keyword arguments);
 * ``resize_cases.safetensors``: seeded kernels and their PyTorch ``F.interpolate(..., align_corners=False)``
   resizes: trilinear 3->7, 5->7, 7->5 (down), anisotropic (3,3,3)->(3,5,7), and bilinear 3->5 (2-D);
 * ``ckpt/``: one tiny state dict saved with ``torch.save`` in the layouts ``read_checkpoint`` must decode:
@@ -49,6 +50,8 @@ def copy_shared():
         "upkern_interpolated_keys": meta["upkern_interpolated_keys"],
     }
     (OUT / "upkern_meta.json").write_text(json.dumps(keep, indent=1) + "\n")
+    # The source model's constructor arguments (kernel 3), for the `upkern --config ... --kernel 5` example test.
+    (OUT / "mednext_small_k3_config.json").write_text(json.dumps(meta["config"], indent=1) + "\n")
 
 
 def resize_cases():
