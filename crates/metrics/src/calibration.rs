@@ -51,7 +51,9 @@ impl ReliabilityCurve {
     pub fn ece(&self) -> f64 {
         self.bins
             .iter()
-            .map(|b| b.count as f64 / self.n as f64 * (b.fraction_positive - b.mean_predicted).abs())
+            .map(|b| {
+                b.count as f64 / self.n as f64 * (b.fraction_positive - b.mean_predicted).abs()
+            })
             .sum()
     }
 

@@ -198,9 +198,7 @@ fn binary_clf_curve(y_true: &[u8], y_score: &[f64]) -> Result<(Vec<f64>, Vec<f64
     for (k, &i) in order.iter().enumerate() {
         tp += u64::from(y_true[i]);
         n += 1;
-        let last_of_tie = order
-            .get(k + 1)
-            .is_none_or(|&j| y_score[j] != y_score[i]);
+        let last_of_tie = order.get(k + 1).is_none_or(|&j| y_score[j] != y_score[i]);
         if last_of_tie {
             tps.push(tp as f64);
             fps.push((n - tp) as f64);

@@ -18,7 +18,7 @@
 //! Reference: `/work/shared/reference/metrics.md` §6; scipy `scipy/ndimage/_morphology.py`
 //! (`distance_transform_edt`) for the semantics of [`distance_transform_edt`].
 
-use ndarray::{Array3, ArrayView3, Axis};
+use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 
 use crate::error::Result;
@@ -38,12 +38,90 @@ pub fn squared_distance_to_set(
     spacing: Spacing,
 ) -> Result<Array3<f64>> {
     check_spacing(spacing)?;
-    let mut d = features.mapv(|f| if f { 0.0 } else { f64::INFINITY });
-    // Start with the contiguous axis (x), then y, then z.
-    for axis in [2usize, 1, 0] {
-        lower_envelope_pass(&mut d, axis, spacing[axis] * spacing[axis]);
+    let dims = features.dim();
+    let flat: Vec<bool> = match features.as_slice() {
+        Some(s) => s.to_vec(),
+        None => features.iter().copied().collect(),
+    };
+    let d = squared_edt_flat(&flat, [dims.0, dims.1, dims.2], spacing);
+    Ok(Array3::from_shape_vec(dims, d).unwrap_or_else(|_| unreachable!("length = product of dims")))
+}
+
+/// The squared EDT of a C-order feature volume of shape `dims` (no validation).
+pub(crate) fn squared_edt_flat(features: &[bool], dims: [usize; 3], spacing: Spacing) -> Vec<f64> {
+    let [nz, ny, nx] = dims;
+    let mut d = vec![0.0f64; features.len()];
+    if features.is_empty() {
+        return d;
     }
-    Ok(d)
+    // Pass 1 (x, contiguous): distance to the nearest feature on the row, by two sweeps.
+    let sx = spacing[2];
+    for (frow, drow) in features.chunks_exact(nx).zip(d.chunks_exact_mut(nx)) {
+        row_pass(frow, drow, sx);
+    }
+    // Passes 2 (y, stride nx) and 3 (z, stride ny·nx): lower envelopes.
+    let big = nz * ny * nx >= PARALLEL_THRESHOLD;
+    strided_pass(&mut d, [nz, ny, nx], 1, spacing[1] * spacing[1], big);
+    strided_pass(&mut d, [nz, ny, nx], 0, spacing[0] * spacing[0], big);
+    d
+}
+
+/// Squared distance along one row to the nearest `true` (`+inf` when none).
+#[allow(clippy::cast_precision_loss)]
+fn row_pass(f: &[bool], out: &mut [f64], s: f64) {
+    let n = f.len();
+    let mut last: Option<usize> = None;
+    for q in 0..n {
+        if f[q] {
+            last = Some(q);
+        }
+        out[q] = last.map_or(f64::INFINITY, |p| {
+            let t = (q - p) as f64 * s;
+            t * t
+        });
+    }
+    let mut next: Option<usize> = None;
+    for q in (0..n).rev() {
+        if f[q] {
+            next = Some(q);
+        }
+        if let Some(p) = next {
+            let t = (p - q) as f64 * s;
+            out[q] = out[q].min(t * t);
+        }
+    }
+}
+
+/// Lower-envelope pass along `axis` (0 = z or 1 = y) of a C-order volume, in place.
+fn strided_pass(d: &mut [f64], dims: [usize; 3], axis: usize, s2: f64, parallel: bool) {
+    let [_, ny, nx] = dims;
+    let n = dims[axis];
+    if n <= 1 {
+        return;
+    }
+    // axis 1 (y): z-slices are disjoint contiguous slabs (parallel for big volumes), lines of stride nx.
+    // axis 0 (z): lines of stride ny·nx interleave over the whole volume; processed serially.
+    match axis {
+        1 => {
+            let run = |slab: &mut [f64]| {
+                let mut scr = Scratch::new(n);
+                for x in 0..nx {
+                    scr.run_strided(slab, x, nx, s2);
+                }
+            };
+            if parallel {
+                d.par_chunks_mut(ny * nx).for_each(run);
+            } else {
+                d.chunks_mut(ny * nx).for_each(run);
+            }
+        }
+        _ => {
+            let mut scr = Scratch::new(n);
+            for start in 0..ny * nx {
+                scr.run_strided(d, start, ny * nx, s2);
+            }
+        }
+    }
 }
 
 /// Euclidean distance (mm) from every voxel to the nearest `true` voxel of `features` (the square root of
@@ -62,7 +140,7 @@ pub fn squared_distance_to_set(
 /// ```
 pub fn distance_to_set(features: ArrayView3<'_, bool>, spacing: Spacing) -> Result<Array3<f64>> {
     let mut d = squared_distance_to_set(features, spacing)?;
-    d.par_mapv_inplace(f64::sqrt);
+    d.mapv_inplace(f64::sqrt);
     Ok(d)
 }
 
@@ -83,32 +161,8 @@ pub fn distance_transform_edt(mask: ArrayView3<'_, bool>, spacing: Spacing) -> R
     distance_to_set(background.view(), spacing)
 }
 
-/// One 1-D lower-envelope pass along `axis` with squared spacing `s2`, in place.
-fn lower_envelope_pass(d: &mut Array3<f64>, axis: usize, s2: f64) {
-    let n = d.len_of(Axis(axis));
-    let outer = if axis == 0 { 1 } else { 0 };
-    let line_axis = if axis > outer { axis - 1 } else { axis };
-    let run = |mut slab: ndarray::ArrayViewMut2<'_, f64>| {
-        let mut scratch = Scratch::new(n);
-        for mut lane in slab.lanes_mut(Axis(line_axis)) {
-            for (dst, &src) in scratch.f.iter_mut().zip(lane.iter()) {
-                *dst = src;
-            }
-            scratch.envelope(s2);
-            for (dst, &src) in lane.iter_mut().zip(scratch.out.iter()) {
-                *dst = src;
-            }
-        }
-    };
-    if d.len() >= PARALLEL_THRESHOLD {
-        d.axis_iter_mut(Axis(outer)).into_par_iter().for_each(run);
-    } else {
-        d.axis_iter_mut(Axis(outer)).for_each(run);
-    }
-}
-
 /// Volumes with at least this many voxels are transformed with rayon.
-const PARALLEL_THRESHOLD: usize = 1 << 15;
+const PARALLEL_THRESHOLD: usize = 1 << 21;
 
 /// Per-line buffers of the lower-envelope algorithm.
 struct Scratch {
@@ -119,6 +173,22 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// Gathers the line `data[start + k·stride]`, runs the envelope, scatters the result back.
+    fn run_strided(&mut self, data: &mut [f64], start: usize, stride: usize, s2: f64) {
+        let mut any = false;
+        for (k, f) in self.f.iter_mut().enumerate() {
+            *f = data[start + k * stride];
+            any |= f.is_finite();
+        }
+        if !any {
+            return; // all +inf stays +inf
+        }
+        self.envelope(s2);
+        for (k, &o) in self.out.iter().enumerate() {
+            data[start + k * stride] = o;
+        }
+    }
+
     fn new(n: usize) -> Self {
         Scratch {
             f: vec![0.0; n],

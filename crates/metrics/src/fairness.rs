@@ -292,7 +292,9 @@ pub struct Task1Score {
 /// [`Error::EmptyInput`] without cases; [`Error::NonFinite`] for a NaN/inf Dice or NormHD.
 pub fn task1_score(cases: &[Task1Case]) -> Result<Task1Score> {
     if cases.is_empty() {
-        return Err(Error::EmptyInput { what: "Task 1 cases" });
+        return Err(Error::EmptyInput {
+            what: "Task 1 cases",
+        });
     }
     for (i, c) in cases.iter().enumerate() {
         for (what, v) in [("dice", c.dice), ("norm_hd", c.norm_hd)] {
@@ -412,7 +414,9 @@ pub struct Task2Score {
 /// [`Error::NonFinite`] for a NaN/inf score.
 pub fn task2_score(cases: &[Task2Case]) -> Result<Task2Score> {
     if cases.is_empty() {
-        return Err(Error::EmptyInput { what: "Task 2 cases" });
+        return Err(Error::EmptyInput {
+            what: "Task 2 cases",
+        });
     }
     let y: Vec<u8> = cases.iter().map(|c| c.pcr.unwrap_or(0)).collect();
     let yp: Vec<u8> = cases.iter().map(|c| c.prediction).collect();

@@ -107,29 +107,42 @@ pub(crate) fn check_same_shape(what: &'static str, a: &[usize], b: &[usize]) -> 
 /// Half-open index ranges `[lo, hi)` per axis.
 pub(crate) type BoxRanges = [(usize, usize); 3];
 
+/// Whether any element of `row` is `true` (an OR reduction that the compiler vectorises).
+#[inline]
+fn any_true(row: &[bool]) -> bool {
+    row.iter().fold(0u8, |acc, &v| acc | u8::from(v)) != 0
+}
+
 /// The bounding box of the `true` voxels of `a | b`, or `None` when both are empty.
 pub(crate) fn union_bbox(a: ArrayView3<'_, bool>, b: ArrayView3<'_, bool>) -> Option<BoxRanges> {
     let (nz, ny, nx) = a.dim();
     let mut lo = [nz, ny, nx];
     let mut hi = [0usize; 3];
-    for (r, (ra, rb)) in a.rows().into_iter().zip(b.rows()).enumerate() {
-        let first = ra
-            .iter()
-            .zip(rb.iter())
-            .position(|(&p, &q)| p | q);
-        let Some(x0) = first else { continue };
-        let x1 = ra
-            .iter()
-            .zip(rb.iter())
-            .rposition(|(&p, &q)| p | q)
-            .unwrap_or(x0);
+    let mut visit = |r: usize, ra: &[bool], rb: &[bool]| {
+        if !any_true(ra) && !any_true(rb) {
+            return;
+        }
+        let first = |v: &[bool]| v.iter().position(|&x| x).unwrap_or(usize::MAX);
+        let last = |v: &[bool]| v.iter().rposition(|&x| x).map_or(0, |i| i + 1);
         let (z, y) = (r / ny, r % ny);
         lo[0] = lo[0].min(z);
         hi[0] = hi[0].max(z + 1);
         lo[1] = lo[1].min(y);
         hi[1] = hi[1].max(y + 1);
-        lo[2] = lo[2].min(x0);
-        hi[2] = hi[2].max(x1 + 1);
+        lo[2] = lo[2].min(first(ra).min(first(rb)));
+        hi[2] = hi[2].max(last(ra).max(last(rb)));
+    };
+    match (a.as_slice(), b.as_slice()) {
+        (Some(sa), Some(sb)) if nx > 0 => {
+            for (r, (ra, rb)) in sa.chunks_exact(nx).zip(sb.chunks_exact(nx)).enumerate() {
+                visit(r, ra, rb);
+            }
+        }
+        _ => {
+            for (r, (ra, rb)) in a.rows().into_iter().zip(b.rows()).enumerate() {
+                visit(r, &ra.to_vec(), &rb.to_vec());
+            }
+        }
     }
     (hi[0] > 0).then_some([(lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])])
 }

@@ -33,7 +33,7 @@
 
 use ndarray::{s, Array3, ArrayView3};
 
-use crate::distance_transform::distance_to_set;
+use crate::distance_transform::squared_edt_flat;
 use crate::error::{Error, Result};
 use crate::mask::{check_same_shape, check_spacing, grow_bbox, union_bbox, Spacing};
 use crate::percentile::percentile_in_place;
@@ -126,6 +126,12 @@ pub fn surface_voxels(mask: ArrayView3<'_, bool>, surface: Surface) -> Array3<bo
     out
 }
 
+/// The elements of a freshly built (standard-layout) array.
+fn standard_slice(a: &Array3<bool>) -> &[bool] {
+    a.as_slice()
+        .unwrap_or_else(|| unreachable!("arrays built by surface_voxels are in standard layout"))
+}
+
 /// The two directed surface-distance lists of a prediction `P` and a ground truth `G`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SurfaceDistances {
@@ -171,20 +177,22 @@ impl SurfaceDistances {
                 ..Self::default()
             });
         }
-        let dist_to_g = distance_to_set(bg.view(), spacing)?;
-        let dist_to_p = distance_to_set(bp.view(), spacing)?;
-        let sample = |surface: &Array3<bool>, dist: &Array3<f64>| -> Vec<f64> {
+        let dims = [z1 - z0, y1 - y0, x1 - x0];
+        let (fp, fg) = (standard_slice(&bp), standard_slice(&bg));
+        let dist_to_g = squared_edt_flat(fg, dims, spacing);
+        let dist_to_p = squared_edt_flat(fp, dims, spacing);
+        let sample = |surface: &[bool], dist: &[f64]| -> Vec<f64> {
             surface
                 .iter()
-                .zip(dist.iter())
-                .filter_map(|(&on, &d)| on.then_some(d))
+                .zip(dist)
+                .filter_map(|(&on, &d)| on.then(|| d.sqrt()))
                 .collect()
         };
         Ok(Self {
             n_pred: n_p,
             n_gt: n_g,
-            pred_to_gt: sample(&bp, &dist_to_g),
-            gt_to_pred: sample(&bg, &dist_to_p),
+            pred_to_gt: sample(fp, &dist_to_g),
+            gt_to_pred: sample(fg, &dist_to_p),
         })
     }
 

@@ -8,7 +8,9 @@ mapping itself lives in `nnunet_preproc::mamamia::menopause_group`).
 mod common;
 
 use common::{load, num, rel_diff};
-use medmetrics::{task1_score, task2_score, AgeGroup, BreastDensity, Subgroups, Task1Case, Task2Case};
+use medmetrics::{
+    task1_score, task2_score, AgeGroup, BreastDensity, Subgroups, Task1Case, Task2Case,
+};
 use serde_json::Value;
 
 fn subgroups(c: &Value, menopause_key: &str) -> Subgroups {
@@ -16,7 +18,12 @@ fn subgroups(c: &Value, menopause_key: &str) -> Subgroups {
         a if a.is_nan() => None,
         a => Some(AgeGroup::from_age(a).unwrap().label().to_string()),
     };
-    assert_eq!(age.as_deref(), c["age_group"].as_str(), "age bin of {}", c["age"]);
+    assert_eq!(
+        age.as_deref(),
+        c["age_group"].as_str(),
+        "age bin of {}",
+        c["age"]
+    );
     Subgroups {
         age,
         menopausal_status: c[menopause_key].as_str().map(str::to_string),
@@ -57,7 +64,12 @@ fn task1_matches_transcription() {
         assert_eq!(groups.len(), v.groups.len(), "{name}: group count");
         for g in &v.groups {
             let eg = &groups[&g.label];
-            assert_eq!(eg["n"].as_u64().unwrap() as usize, g.n, "{name}/{}", g.label);
+            assert_eq!(
+                eg["n"].as_u64().unwrap() as usize,
+                g.n,
+                "{name}/{}",
+                g.label
+            );
             m = m.max(close("group dice", &eg["dice"], g.mean_dice));
             m = m.max(close("group normhd", &eg["norm_hd"], g.mean_norm_hd));
         }
@@ -94,7 +106,11 @@ fn task2_matches_transcription() {
             assert_eq!(eg["n"].as_u64().unwrap() as usize, g.n);
             m = m.max(close("tpr", &eg["tpr"], g.tpr));
             m = m.max(close("fpr", &eg["fpr"], g.fpr));
-            m = m.max(close("group ba", &eg["balanced_accuracy"], g.balanced_accuracy));
+            m = m.max(close(
+                "group ba",
+                &eg["balanced_accuracy"],
+                g.balanced_accuracy,
+            ));
             m = m.max(close("group auc", &eg["auc"], g.auc.unwrap_or(f64::NAN)));
         }
     }

@@ -86,3 +86,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn strided_views_match_owned_copies() {
+    // Non-contiguous inputs take the fallback paths (row copies, element iteration).
+    let (a, b) = {
+        let mk = |c: [f64; 3], r: f64| {
+            Array3::from_shape_fn((12, 14, 20), |(z, y, x)| {
+                let d = |i: usize, c: f64| (i as f64 - c) / r;
+                d(z, c[0]).powi(2) + d(y, c[1]).powi(2) + d(x, c[2]).powi(2) <= 1.0
+            })
+        };
+        (mk([6.0, 7.0, 10.0], 4.0), mk([5.0, 8.0, 9.0], 4.5))
+    };
+    let (va, vb) = (a.slice(ndarray::s![.., .., ..;2]), b.slice(ndarray::s![.., .., ..;2]));
+    let (oa, ob) = (va.to_owned(), vb.to_owned());
+    let sp = [1.5, 0.7, 0.9];
+    assert_eq!(
+        dice(va, vb, EmptyPolicy::Error).unwrap(),
+        dice(oa.view(), ob.view(), EmptyPolicy::Error).unwrap()
+    );
+    let o = SurfaceOptions::default();
+    let s1 = SurfaceDistances::new(va, vb, sp, o).unwrap();
+    let s2 = SurfaceDistances::new(oa.view(), ob.view(), sp, o).unwrap();
+    assert_eq!(s1, s2);
+    assert_eq!(distance_to_set(va, sp).unwrap(), distance_to_set(oa.view(), sp).unwrap());
+}

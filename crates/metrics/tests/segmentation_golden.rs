@@ -40,7 +40,12 @@ fn segmentation_cases_match_references() {
         // Dice conventions.
         let m = &case["monai"];
         let mp = &case["medpy"];
-        max_diff = max_diff.max(check(&w("medpy dc"), &mp["dc"], o.dice(EmptyPolicy::Nan).unwrap(), 1e-12));
+        max_diff = max_diff.max(check(
+            &w("medpy dc"),
+            &mp["dc"],
+            o.dice(EmptyPolicy::Nan).unwrap(),
+            1e-12,
+        ));
         max_diff = max_diff.max(check(
             &w("deepmind dice"),
             &case["deepmind"]["dice"],
@@ -54,33 +59,77 @@ fn segmentation_cases_match_references() {
             TOL,
         ));
         // MONAI ignore_empty=True: NaN whenever the ground truth is empty.
-        let monai_ie = if o.n_gt() == 0 { f64::NAN } else { o.dice(EmptyPolicy::Nan).unwrap() };
-        max_diff = max_diff.max(check(&w("monai dice"), &m["dice_ignore_empty"], monai_ie, TOL));
+        let monai_ie = if o.n_gt() == 0 {
+            f64::NAN
+        } else {
+            o.dice(EmptyPolicy::Nan).unwrap()
+        };
+        max_diff = max_diff.max(check(
+            &w("monai dice"),
+            &m["dice_ignore_empty"],
+            monai_ie,
+            TOL,
+        ));
 
         // Surface sizes: erosion border (scipy) and LabelContour (SimpleITK).
         for (key, arr) in [("pred", &p), ("gt", &g)] {
             let counts = &case["border_counts"][key];
-            let er = surface_voxels(arr.view(), Surface::ErosionBorder).iter().filter(|&&v| v).count();
-            let lc = surface_voxels(arr.view(), Surface::LabelContour).iter().filter(|&&v| v).count();
-            assert_eq!(er as u64, counts[0].as_u64().unwrap(), "{name}: {key} erosion border");
-            assert_eq!(lc as u64, counts[1].as_u64().unwrap(), "{name}: {key} LabelContour");
+            let er = surface_voxels(arr.view(), Surface::ErosionBorder)
+                .iter()
+                .filter(|&&v| v)
+                .count();
+            let lc = surface_voxels(arr.view(), Surface::LabelContour)
+                .iter()
+                .filter(|&&v| v)
+                .count();
+            assert_eq!(
+                er as u64,
+                counts[0].as_u64().unwrap(),
+                "{name}: {key} erosion border"
+            );
+            assert_eq!(
+                lc as u64,
+                counts[1].as_u64().unwrap(),
+                "{name}: {key} LabelContour"
+            );
         }
 
         // MONAI distances (erosion border, mm).
         let sd = SurfaceDistances::new(p.view(), g.view(), sp, SurfaceOptions::default()).unwrap();
         let max_rule = EmptyRule::new(EmptyPolicy::Nan, EmptyPolicy::Inf);
-        max_diff = max_diff.max(check(&w("monai hd"), &m["hd"], sd.hausdorff(max_rule).unwrap(), TOL));
-        let hd95 = sd.percentile_hausdorff(95.0, Hd95Rule::MaxOfDirected, EmptyRule::MONAI).unwrap();
+        max_diff = max_diff.max(check(
+            &w("monai hd"),
+            &m["hd"],
+            sd.hausdorff(max_rule).unwrap(),
+            TOL,
+        ));
+        let hd95 = sd
+            .percentile_hausdorff(95.0, Hd95Rule::MaxOfDirected, EmptyRule::MONAI)
+            .unwrap();
         max_diff = max_diff.max(check(&w("monai hd95"), &m["hd95"], hd95, TOL));
-        let hd95d = sd.percentile_hausdorff(95.0, Hd95Rule::PredToGt, EmptyRule::MONAI).unwrap();
-        max_diff = max_diff.max(check(&w("monai hd95 directed"), &m["hd95_directed"], hd95d, TOL));
+        let hd95d = sd
+            .percentile_hausdorff(95.0, Hd95Rule::PredToGt, EmptyRule::MONAI)
+            .unwrap();
+        max_diff = max_diff.max(check(
+            &w("monai hd95 directed"),
+            &m["hd95_directed"],
+            hd95d,
+            TOL,
+        ));
         let assd = sd.assd(AssdRule::Pooled, max_rule).unwrap();
         max_diff = max_diff.max(check(&w("monai assd"), &m["assd"], assd, TOL));
-        let nsd = sd.nsd(2.0, EmptyRule::new(EmptyPolicy::Nan, EmptyPolicy::Zero)).unwrap();
+        let nsd = sd
+            .nsd(2.0, EmptyRule::new(EmptyPolicy::Nan, EmptyPolicy::Zero))
+            .unwrap();
         max_diff = max_diff.max(check(&w("monai nsd"), &m["nsd_2mm"], nsd, TOL));
-        let vox = SurfaceOptions { surface: Surface::ErosionBorder, units: Units::Voxel };
+        let vox = SurfaceOptions {
+            surface: Surface::ErosionBorder,
+            units: Units::Voxel,
+        };
         let sdv = SurfaceDistances::new(p.view(), g.view(), sp, vox).unwrap();
-        let hd95v = sdv.percentile_hausdorff(95.0, Hd95Rule::MaxOfDirected, EmptyRule::MONAI).unwrap();
+        let hd95v = sdv
+            .percentile_hausdorff(95.0, Hd95Rule::MaxOfDirected, EmptyRule::MONAI)
+            .unwrap();
         max_diff = max_diff.max(check(&w("monai hd95 voxel"), &m["hd95_vox"], hd95v, TOL));
 
         // medpy (raises on empty masks → our Error policy).
@@ -90,7 +139,9 @@ fn segmentation_cases_match_references() {
         for (key, got) in [("hd", medpy_hd), ("hd95", medpy_hd95), ("assd", medpy_assd)] {
             match (&mp[key], got) {
                 (serde_json::Value::Null, Err(medmetrics::Error::Undefined { .. })) => {}
-                (e, Ok(v)) => max_diff = max_diff.max(check(&w(&format!("medpy {key}")), e, v, TOL)),
+                (e, Ok(v)) => {
+                    max_diff = max_diff.max(check(&w(&format!("medpy {key}")), e, v, TOL))
+                }
                 (e, Err(err)) => panic!("{name}: medpy {key}: expected {e}, got error {err}"),
             }
         }

@@ -17,14 +17,20 @@ pub fn num(v: &Value) -> f64 {
         Value::Null => f64::NAN,
         Value::String(s) if s == "inf" => f64::INFINITY,
         Value::String(s) if s == "-inf" => f64::NEG_INFINITY,
-        other => other.as_f64().unwrap_or_else(|| panic!("not a number: {other}")),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("not a number: {other}")),
     }
 }
 
 /// Relative difference (0 for equal infinities/NaNs, +inf for a kind mismatch).
 pub fn rel_diff(expected: f64, got: f64) -> f64 {
     if expected.is_nan() || got.is_nan() {
-        return if expected.is_nan() && got.is_nan() { 0.0 } else { f64::INFINITY };
+        return if expected.is_nan() && got.is_nan() {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     if expected.is_infinite() || got.is_infinite() {
         return if expected == got { 0.0 } else { f64::INFINITY };
