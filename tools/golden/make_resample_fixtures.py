@@ -232,6 +232,35 @@ def main():
             reference="nnU-Net v1 1.7.1 resample_data_or_seg(is_seg=False, order=1, order_z=0) as in "
                       "save_segmentation_nifti_from_softmax")
 
+    # ---- order_z > 0 along the separate axis (v2 kwargs changed; v1 preprocessor variant with order_z 3 / 1) ----
+    data = smooth_data(61, 2, (8, 20, 18))
+    cur, new = [3.5, 0.8, 0.8], [1.0, 1.0, 1.0]
+    new_shape = compute_new_shape(data.shape[1:], cur, new)
+    out = resample_data_or_seg_to_shape(data, new_shape, cur, new, is_seg=False, order=3, order_z=1,
+                                        force_separate_z=None)
+    add("v2_sepz_orderz1", "data", "v2", data, np.asarray(out, dtype=np.float32), cur, new, 3, 1, None,
+        reference=ref_v2 + " (is_seg=False, order=3, order_z=1)")
+    seg = label_map(62, (8, 20, 18))
+    out = resample_data_or_seg_to_shape(seg[None], new_shape, cur, new, is_seg=True, order=1, order_z=1,
+                                        force_separate_z=None)[0]
+    add("v2_seg_sepz_orderz1", "seg", "v2", seg, np.asarray(out, dtype=np.int16), cur, new, 1, 1, None,
+        rule="nearest", reference=ref_v2 + " (is_seg=True, order=1, order_z=1)")
+    data = smooth_data(63, 2, (6, 20, 18))
+    seg = label_map(64, (6, 20, 18)).astype(np.float32)[None]
+    cur = [4.0, 0.8, 0.8]
+    new_shape = compute_new_shape(data.shape[1:], cur, new)
+    d_out, s_out = quiet(resample_patient, data, seg, np.array(cur), np.array(new), 3, 1,
+                         force_separate_z=None, order_z_data=3, order_z_seg=1)
+    add("v1_sepz_orderz3_data", "data", "v1", data, np.asarray(d_out, dtype=np.float32), cur, new, 3, 3, None,
+        reference="nnU-Net v1 1.7.1 resample_patient(order_data=3, order_z_data=3, force_separate_z=None)")
+    add("v1_sepz_orderz1_seg", "seg", "v1", seg[0].astype(np.int16), np.asarray(s_out[0]).astype(np.int16), cur,
+        new, 1, 1, None, rule="nearest",
+        reference="nnU-Net v1 1.7.1 resample_patient(order_seg=1, order_z_seg=1, force_separate_z=None)")
+    d_out1, _ = quiet(resample_patient, data, None, np.array(cur), np.array(new), 3, 1,
+                      force_separate_z=None, order_z_data=1, order_z_seg=0)
+    add("v1_sepz_orderz1_data", "data", "v1", data, np.asarray(d_out1, dtype=np.float32), cur, new, 3, 1, None,
+        reference="nnU-Net v1 1.7.1 resample_patient(order_data=3, order_z_data=1): slices rounded to float32")
+
     # ---- new-shape table (Python round: ties to even) ----------------------------------------------------------
     shape_cases = [
         ([5, 3, 7], [1.5, 1.5, 1.5], [1.0, 1.0, 1.0]),  # 7.5 -> 8, 4.5 -> 4, 10.5 -> 10
