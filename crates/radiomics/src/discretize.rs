@@ -142,22 +142,28 @@ mod tests {
 
     #[test]
     fn zero_anchored_grid_and_negative_minimum() {
-        let (bins, ng) =
-            discretize(&[-13.0, 0.0, 24.0, 25.0], PixelKind::Integer, Binning::Width(25.0)).unwrap();
+        let (bins, ng) = discretize(
+            &[-13.0, 0.0, 24.0, 25.0],
+            PixelKind::Integer,
+            Binning::Width(25.0),
+        )
+        .unwrap();
         assert_eq!(bins, vec![1, 2, 2, 3]);
         assert_eq!(ng, 3);
     }
 
     #[test]
     fn maximum_on_an_edge_opens_its_own_bin() {
-        let (bins, _) = discretize(&[0.0, 25.0, 50.0], PixelKind::Integer, Binning::Width(25.0)).unwrap();
+        let (bins, _) =
+            discretize(&[0.0, 25.0, 50.0], PixelKind::Integer, Binning::Width(25.0)).unwrap();
         assert_eq!(bins, vec![1, 2, 3]);
     }
 
     #[test]
     fn float_edges_follow_numpy_arange() {
         // reference/radiomics.md §3: {0.1, 0.35, 0.7}, W 0.05 → bins {1, 5, 12}.
-        let (bins, _) = discretize(&[0.1, 0.35, 0.7], PixelKind::Float64, Binning::Width(0.05)).unwrap();
+        let (bins, _) =
+            discretize(&[0.1, 0.35, 0.7], PixelKind::Float64, Binning::Width(0.05)).unwrap();
         assert_eq!(bins, vec![1, 5, 12]);
     }
 

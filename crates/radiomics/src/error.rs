@@ -101,7 +101,9 @@ pub enum Error {
         index: [usize; 3],
     },
     /// Discretisation would produce more gray levels than can be handled.
-    #[error("discretisation produces {0} bins (too many; check binWidth against the intensity range)")]
+    #[error(
+        "discretisation produces {0} bins (too many; check binWidth against the intensity range)"
+    )]
     TooManyBins(f64),
     /// A feature class failed.
     #[error("feature class `{class}`: {reason}")]

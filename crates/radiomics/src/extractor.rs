@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::features::{FeatureClass, Features};
 use crate::firstorder::firstorder_all;
 use crate::imageops::{
-    bounding_box, check_roi, crop, normalize_image, resegment, roi_mask, to_f64_checked,
+    bounding_box, check_roi, crop, normalize_image, resegment, roi_bounds, to_f64_checked,
+    BoundingBox,
 };
 use crate::settings::{Selection, Settings, TextureParams};
 use crate::shape::shape_all;
@@ -59,27 +60,44 @@ fn prepare<T: Voxel, M: MaskVoxel>(
     if spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
         return Err(Error::InvalidSpacing(spacing));
     }
-    let (mut roi, mut bbox, count) = roi_mask(mask, settings.label)?;
+    let (bbox, count) = roi_bounds(mask, settings.label)?;
     check_roi(
         &bbox,
         count,
         settings.minimum_roi_dimensions,
         settings.minimum_roi_size,
     )?;
-    let mut img = to_f64_checked(image, roi.view())?;
+    // Everything below works on the bounding-box crop (normalisation statistics excepted).
+    let label = settings.label;
+    let mut roi = crop(mask, &bbox).mapv(|m| m.is_label(label));
+    let mut img = to_f64_checked(crop(image, &bbox).view(), roi.view()).map_err(|e| match e {
+        // Report the index in the caller's array.
+        Error::NonFiniteInRoi { value, index } => Error::NonFiniteInRoi {
+            value,
+            index: [
+                index[0] + bbox.lo[0],
+                index[1] + bbox.lo[1],
+                index[2] + bbox.lo[2],
+            ],
+        },
+        other => other,
+    })?;
     let mut kind = T::KIND;
     if let Some(norm) = &settings.normalization {
-        normalize_image(&mut img, norm)?;
+        normalize_image(image, &mut img, norm)?;
         kind = PixelKind::Float64;
     }
     let original_roi = settings.resegment_range.as_ref().map(|_| roi.clone());
+    // The (possibly resegmented) bounding box, relative to the crop.
+    let mut sub = BoundingBox {
+        lo: [0; 3],
+        hi: [bbox.size()[0], bbox.size()[1], bbox.size()[2]],
+    };
     if let Some(range) = &settings.resegment_range {
         let n = resegment(img.view(), &mut roi, range, settings.resegment_mode)?;
-        bbox = bounding_box(roi.view()).ok_or(Error::LabelNotPresent {
-            label: settings.label,
-        })?;
+        sub = bounding_box(roi.view()).ok_or(Error::LabelNotPresent { label })?;
         check_roi(
-            &bbox,
+            &sub,
             n,
             settings.minimum_roi_dimensions,
             settings.minimum_roi_size,
@@ -90,9 +108,9 @@ fn prepare<T: Voxel, M: MaskVoxel>(
         (Some(orig), false) => orig.view(),
         _ => roi.view(),
     };
-    let shape_roi = crop(shape_source, &bbox);
-    let roi_c = crop(roi.view(), &bbox);
-    let img_c = crop(img.view(), &bbox);
+    let shape_roi = crop(shape_source, &sub);
+    let roi_c = crop(roi.view(), &sub);
+    let img_c = crop(img.view(), &sub);
     let values: Vec<f64> = img_c
         .iter()
         .zip(roi_c.iter())

@@ -87,9 +87,7 @@ impl FeatureClass {
     /// Whether `feature` is deprecated (enabled only when named explicitly).
     #[must_use]
     pub fn is_deprecated(self, feature: &str) -> bool {
-        DEPRECATED
-            .iter()
-            .any(|&(c, f)| c == self && f == feature)
+        DEPRECATED.iter().any(|&(c, f)| c == self && f == feature)
     }
 
     /// Whether a deprecated `feature` raises `DeprecationWarning` in PyRadiomics and so never produces a value
@@ -277,7 +275,13 @@ const GLSZM_ALL: [&str; 16] = [
     "ZoneVariance",
 ];
 
-const NGTDM_ALL: [&str; 5] = ["Busyness", "Coarseness", "Complexity", "Contrast", "Strength"];
+const NGTDM_ALL: [&str; 5] = [
+    "Busyness",
+    "Coarseness",
+    "Complexity",
+    "Contrast",
+    "Strength",
+];
 
 /// Extracted features: ordered `(name, value)` pairs, names `original_<class>_<Feature>` in PyRadiomics'
 /// output order.

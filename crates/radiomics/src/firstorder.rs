@@ -123,7 +123,11 @@ pub(crate) fn firstorder_all(
     let mean = np_mean(x);
     let abs_dev: Vec<f64> = x.iter().map(|&v| (v - mean).abs()).collect();
     let mad = np_mean(&abs_dev);
-    let robust: Vec<f64> = x.iter().copied().filter(|&v| v >= p10 && v <= p90).collect();
+    let robust: Vec<f64> = x
+        .iter()
+        .copied()
+        .filter(|&v| v >= p10 && v <= p90)
+        .collect();
     let rmean = np_mean(&robust);
     let rdev: Vec<f64> = robust.iter().map(|&v| (v - rmean).abs()).collect();
     let rmad = np_mean(&rdev);

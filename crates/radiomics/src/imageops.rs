@@ -32,32 +32,32 @@ impl BoundingBox {
     }
 }
 
-/// The ROI (`mask == label`) as a boolean array, its bounding box and voxel count.
+/// The bounding box and voxel count of the ROI `mask == label` (one pass, no allocation).
 ///
 /// # Errors
 ///
 /// [`Error::LabelNotPresent`] when no voxel carries `label`.
-pub fn roi_mask<M: MaskVoxel>(
-    mask: ArrayView3<M>,
-    label: u32,
-) -> Result<(Array3<bool>, BoundingBox, usize)> {
-    let roi = mask.mapv(|m| m.is_label(label));
+pub fn roi_bounds<M: MaskVoxel>(mask: ArrayView3<M>, label: u32) -> Result<(BoundingBox, usize)> {
     let mut lo = [usize::MAX; 3];
     let mut hi = [0usize; 3];
     let mut count = 0usize;
-    for ((z, y, x), &v) in roi.indexed_iter() {
-        if v {
-            count += 1;
-            for (a, i) in [z, y, x].into_iter().enumerate() {
-                lo[a] = lo[a].min(i);
-                hi[a] = hi[a].max(i + 1);
+    for (z, plane) in mask.outer_iter().enumerate() {
+        for (y, row) in plane.outer_iter().enumerate() {
+            for (x, m) in row.iter().enumerate() {
+                if m.is_label(label) {
+                    count += 1;
+                    for (a, i) in [z, y, x].into_iter().enumerate() {
+                        lo[a] = lo[a].min(i);
+                        hi[a] = hi[a].max(i + 1);
+                    }
+                }
             }
         }
     }
     if count == 0 {
         return Err(Error::LabelNotPresent { label });
     }
-    Ok((roi, BoundingBox { lo, hi }, count))
+    Ok((BoundingBox { lo, hi }, count))
 }
 
 /// PyRadiomics' `checkMask` rules on a found ROI.
@@ -110,7 +110,10 @@ pub fn crop<T: Clone>(a: ArrayView3<T>, bbox: &BoundingBox) -> Array3<T> {
 /// # Errors
 ///
 /// [`Error::NonFiniteInRoi`] naming the first non-finite ROI voxel.
-pub fn to_f64_checked<T: Voxel>(image: ArrayView3<T>, roi: ArrayView3<bool>) -> Result<Array3<f64>> {
+pub fn to_f64_checked<T: Voxel>(
+    image: ArrayView3<T>,
+    roi: ArrayView3<bool>,
+) -> Result<Array3<f64>> {
     let out = image.mapv(Voxel::to_f64);
     for ((z, y, x), &v) in out.indexed_iter() {
         if !v.is_finite() && roi[(z, y, x)] {
@@ -123,7 +126,8 @@ pub fn to_f64_checked<T: Voxel>(image: ArrayView3<T>, roi: ArrayView3<bool>) -> 
     Ok(out)
 }
 
-/// PyRadiomics' `normalizeImage` (SimpleITK `Normalize` over the whole image, then outliers, then scale).
+/// PyRadiomics' `normalizeImage` (SimpleITK `Normalize` over the **whole** `image`, then outliers, then
+/// scale), applied to `target` (the cropped image).
 ///
 /// ```text
 /// x' = (x − mean) / s,  s = sqrt(Σ(x − mean)² / (N − 1))   (ITK: sample standard deviation)
@@ -134,11 +138,19 @@ pub fn to_f64_checked<T: Voxel>(image: ArrayView3<T>, roi: ArrayView3<bool>) -> 
 /// # Errors
 ///
 /// [`Error::InvalidParameter`] (`normalize`) when the image is constant or has a non-finite value.
-pub fn normalize_image(image: &mut Array3<f64>, params: &Normalization) -> Result<()> {
+pub fn normalize_image<T: Voxel>(
+    image: ArrayView3<T>,
+    target: &mut Array3<f64>,
+    params: &Normalization,
+) -> Result<()> {
     #[allow(clippy::cast_precision_loss)]
     let n = image.len() as f64;
-    let mean = image.sum() / n;
-    let var = image.iter().map(|&v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0);
+    let mean = image.iter().map(|v| v.to_f64()).sum::<f64>() / n;
+    let var = image
+        .iter()
+        .map(|v| (v.to_f64() - mean) * (v.to_f64() - mean))
+        .sum::<f64>()
+        / (n - 1.0);
     let sd = var.sqrt();
     if !(sd.is_finite() && sd > 0.0) {
         return Err(Error::InvalidParameter {
@@ -147,7 +159,7 @@ pub fn normalize_image(image: &mut Array3<f64>, params: &Normalization) -> Resul
         });
     }
     let k = params.remove_outliers;
-    image.mapv_inplace(|v| {
+    target.mapv_inplace(|v| {
         let mut x = (v - mean) / sd;
         if let Some(k) = k {
             x = x.clamp(-k, k);

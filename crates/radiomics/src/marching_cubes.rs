@@ -148,39 +148,64 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 }
 
 /// Maximum pairwise distances: [same z, same y, same x, any] (exact coordinate equality, as in C).
+///
+/// Same values as PyRadiomics' O(V²) scan: the 2-D maxima are searched within groups of equal coordinate, the
+/// 3-D maximum over pairs ordered by distance from the centroid, stopping once `r_i + r_j` (triangle
+/// inequality, with a rounding margin) cannot beat the best distance found.
 fn diameters(v: &[[f64; 3]]) -> [f64; 4] {
-    let best = (0..v.len())
-        .into_par_iter()
-        .fold(
-            || [0.0f64; 4],
-            |mut d, i| {
-                let a = v[i];
-                for b in &v[..i] {
-                    let dz = a[0] - b[0];
-                    let dy = a[1] - b[1];
-                    let dx = a[2] - b[2];
-                    let dist = dz * dz + dy * dy + dx * dx;
-                    if a[0] == b[0] && dist > d[0] {
-                        d[0] = dist;
-                    }
-                    if a[1] == b[1] && dist > d[1] {
-                        d[1] = dist;
-                    }
-                    if a[2] == b[2] && dist > d[2] {
-                        d[2] = dist;
-                    }
-                    if dist > d[3] {
-                        d[3] = dist;
-                    }
-                }
-                d
-            },
-        )
-        .reduce(
-            || [0.0f64; 4],
-            |a, b| [a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2]), a[3].max(b[3])],
-        );
-    best.map(f64::sqrt)
+    let mut d = [0.0f64; 4];
+    for axis in 0..3 {
+        let mut sorted: Vec<&[f64; 3]> = v.iter().collect();
+        sorted.sort_by(|a, b| a[axis].total_cmp(&b[axis]));
+        let groups: Vec<&[&[f64; 3]]> = sorted.chunk_by(|a, b| a[axis] == b[axis]).collect();
+        d[axis] = groups
+            .par_iter()
+            .map(|g| max_distance(g))
+            .reduce(|| 0.0, f64::max);
+    }
+    let refs: Vec<&[f64; 3]> = v.iter().collect();
+    d[3] = max_distance(&refs);
+    d.map(f64::sqrt)
+}
+
+fn sq_dist(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    let dz = a[0] - b[0];
+    let dy = a[1] - b[1];
+    let dx = a[2] - b[2];
+    dz * dz + dy * dy + dx * dx
+}
+
+/// Largest squared pairwise distance of `pts`, exact, pruned by distances from the centroid.
+fn max_distance(pts: &[&[f64; 3]]) -> f64 {
+    if pts.len() < 2 {
+        return 0.0;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = pts.len() as f64;
+    let mut c = [0.0; 3];
+    for p in pts {
+        for k in 0..3 {
+            c[k] += p[k] / n;
+        }
+    }
+    let mut by_r: Vec<(f64, &[f64; 3])> = pts.iter().map(|p| (sq_dist(p, &c).sqrt(), *p)).collect();
+    by_r.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut best = 0.0f64;
+    for (i, &(ri, a)) in by_r.iter().enumerate() {
+        if (2.0 * ri) * (1.0 + 1e-9) + 1e-9 < best.sqrt() {
+            break;
+        }
+        for &(rj, b) in &by_r[i + 1..] {
+            if (ri + rj) * (1.0 + 1e-9) + 1e-9 < best.sqrt() {
+                break;
+            }
+            let dist = sq_dist(a, b);
+            if dist > best {
+                best = dist;
+            }
+        }
+    }
+    best
 }
 
 /// Triangles (edge triples) per cube index < 128: P. Bourke's classic table, first half.

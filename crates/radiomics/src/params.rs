@@ -370,10 +370,12 @@ fn parse_feature_classes(m: &Mapping) -> Result<Vec<(FeatureClass, Selection)>> 
             Value::Sequence(q) => Selection::Only(
                 q.iter()
                     .map(|x| {
-                        x.as_str().map(str::to_string).ok_or_else(|| Error::UnknownFeature {
-                            class: name.to_string(),
-                            feature: format!("{x:?}"),
-                        })
+                        x.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| Error::UnknownFeature {
+                                class: name.to_string(),
+                                feature: format!("{x:?}"),
+                            })
                     })
                     .collect::<Result<Vec<_>>>()?,
             ),

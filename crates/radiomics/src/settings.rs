@@ -349,7 +349,10 @@ impl Settings {
         }
         let t = &self.texture;
         if t.distances.is_empty() || t.distances.contains(&0) {
-            return bad("distances", format!("{:?} (non-empty, each > 0)", t.distances));
+            return bad(
+                "distances",
+                format!("{:?} (non-empty, each > 0)", t.distances),
+            );
         }
         if !(t.gldm_a.is_finite() && t.gldm_a >= 0.0) {
             return bad("gldm_a", format!("{} (must be ≥ 0)", t.gldm_a));

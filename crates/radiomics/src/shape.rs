@@ -161,7 +161,9 @@ mod tests {
     #[test]
     fn jacobi_diagonalises() {
         let e = symmetric_eigenvalues([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 5.0]]);
-        assert!((e[0] - 1.0).abs() < 1e-14 && (e[1] - 3.0).abs() < 1e-14 && (e[2] - 5.0).abs() < 1e-14);
+        assert!(
+            (e[0] - 1.0).abs() < 1e-14 && (e[1] - 3.0).abs() < 1e-14 && (e[2] - 5.0).abs() < 1e-14
+        );
     }
 
     #[test]

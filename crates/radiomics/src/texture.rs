@@ -7,8 +7,8 @@ use ndarray::ArrayView3;
 
 use crate::error::{Error, Result};
 use crate::features::FeatureClass;
-use crate::{glcm, gldm, glrlm, glszm, ngtdm};
 use crate::settings::TextureParams;
+use crate::{glcm, gldm, glrlm, glszm, ngtdm};
 
 /// Features of a texture `class` for the enabled names (PyRadiomics names without prefix).
 pub(crate) fn texture_features(

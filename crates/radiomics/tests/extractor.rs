@@ -23,17 +23,28 @@ fn check_case(image: &str, label: &str, features: &str) {
     // Names and order: exactly PyRadiomics' for the asserted classes.
     assert_eq!(got.len(), 107);
     assert_eq!(reference.len(), 107);
-    eprintln!("{image}: {} features, worst relative difference {worst:.3e}", got.len());
+    eprintln!(
+        "{image}: {} features, worst relative difference {worst:.3e}",
+        got.len()
+    );
 }
 
 #[test]
 fn breast1_default_settings() {
-    check_case("breast1_image.nii.gz", "breast1_label.nii.gz", "breast1_features.json");
+    check_case(
+        "breast1_image.nii.gz",
+        "breast1_label.nii.gz",
+        "breast1_features.json",
+    );
 }
 
 #[test]
 fn brain1_default_settings() {
-    check_case("brain1_crop_image.nii.gz", "brain1_crop_label.nii.gz", "brain1_features.json");
+    check_case(
+        "brain1_crop_image.nii.gz",
+        "brain1_crop_label.nii.gz",
+        "brain1_features.json",
+    );
 }
 
 #[test]
@@ -78,8 +89,17 @@ fn generated_golden_cases() {
         } else {
             let yaml = format!("setting: {}", case["settings"]);
             let mut s = Settings::from_params_str(&yaml).unwrap();
-            let mut shape: Vec<String> = vec!["Compactness1".into(), "Compactness2".into(), "SphericalDisproportion".into()];
-            shape.extend(FeatureClass::Shape.default_features().iter().map(|s| s.to_string()));
+            let mut shape: Vec<String> = vec![
+                "Compactness1".into(),
+                "Compactness2".into(),
+                "SphericalDisproportion".into(),
+            ];
+            shape.extend(
+                FeatureClass::Shape
+                    .default_features()
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
             s.enabled[0] = (FeatureClass::Shape, radiomics::Selection::Only(shape));
             s
         };
@@ -93,7 +113,10 @@ fn generated_golden_cases() {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let worst = assert_close(&got, &reference, |_| true);
         assert_eq!(got.len(), reference.len(), "{name}: feature count");
-        eprintln!("{name}: {} features, worst relative difference {worst:.3e}", got.len());
+        eprintln!(
+            "{name}: {} features, worst relative difference {worst:.3e}",
+            got.len()
+        );
         checked += 1;
     }
     assert_eq!(checked, 7);
@@ -141,7 +164,8 @@ fn breast1_baseline_configurations() {
             config["settings"]
         );
         let settings = Settings::from_params_str(&yaml).unwrap_or_else(|e| panic!("{key}: {e}"));
-        let got = extract(img.view(), m.view(), spacing, &settings).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let got = extract(img.view(), m.view(), spacing, &settings)
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
         let reference = number_map(&config["features"]);
         let worst = assert_close(&got, &reference, |_| true);
         eprintln!("{key}: worst relative difference {worst:.3e}");

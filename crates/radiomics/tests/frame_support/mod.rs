@@ -38,11 +38,17 @@ pub fn number_map(v: &serde_json::Value) -> BTreeMap<String, f64> {
 }
 
 /// `|got − ref| ≤ 1e-6·|ref| + 1e-9` (reference/radiomics.md §8); returns the worst relative difference.
-pub fn assert_close(got: &Features, reference: &BTreeMap<String, f64>, filter: impl Fn(&str) -> bool) -> f64 {
+pub fn assert_close(
+    got: &Features,
+    reference: &BTreeMap<String, f64>,
+    filter: impl Fn(&str) -> bool,
+) -> f64 {
     let mut worst = 0.0f64;
     let mut failures = Vec::new();
     for (name, &r) in reference.iter().filter(|(n, _)| filter(n)) {
-        let g = got.get(name).unwrap_or_else(|| panic!("missing feature {name}"));
+        let g = got
+            .get(name)
+            .unwrap_or_else(|| panic!("missing feature {name}"));
         let ok = (g - r).abs() <= 1e-6 * r.abs() + 1e-9 || (g.is_nan() && r.is_nan());
         if !ok {
             failures.push(format!("{name}: got {g}, reference {r}"));
@@ -51,6 +57,11 @@ pub fn assert_close(got: &Features, reference: &BTreeMap<String, f64>, filter: i
             worst = worst.max(((g - r) / r).abs());
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     worst
 }
