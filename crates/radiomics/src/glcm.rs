@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::settings::{TextureParams, WeightingNorm};
 use crate::texture_common::{
-    angles, mean, nanmean, select_features, FeatureDef, LevelVolume, Offset, EPS,
+    angles, at, checked_distances, mean, nanmean, select_features, FeatureDef, LevelVolume, Offset,
+    EPS,
 };
 
 const CLASS: &str = "glcm";
@@ -79,30 +80,18 @@ struct Glcm {
 /// Counts `P(i, j, a)` for each offset (PyRadiomics' `calculate_glcm`): row-major `Ng × Ng` per angle.
 fn raw_counts(vol: &LevelVolume, offsets: &[Offset]) -> Vec<Vec<f64>> {
     let ng = vol.ng as usize;
-    let [nz, ny, nx] = vol.shape;
-    offsets
+    let deltas = vol.deltas(offsets);
+    deltas
         .par_iter()
-        .map(|&off| {
+        .map(|&delta| {
             let mut m = vec![0.0f64; ng * ng];
-            // the range of (z, y, x) whose neighbour at +off is inside the array
-            let lo = |d: usize| (-off[d]).max(0) as usize;
-            let hi = |d: usize, n: usize| (n as isize - off[d].max(0)).max(0) as usize;
-            let delta =
-                off[0] * vol.strides[0] as isize + off[1] * vol.strides[1] as isize + off[2];
-            for z in lo(0)..hi(0, nz) {
-                for y in lo(1)..hi(1, ny) {
-                    let row = vol.index(z, y, 0);
-                    for x in lo(2)..hi(2, nx) {
-                        let i = vol.data[row + x];
-                        if i == 0 {
-                            continue;
-                        }
-                        let j = vol.data[((row + x) as isize + delta) as usize];
-                        if j != 0 {
-                            m[(i as usize - 1) * ng + j as usize - 1] += 1.0;
-                        }
+            for z in 0..vol.shape[0] {
+                vol.for_each_in_slice(z, |idx, i| {
+                    let j = at(&vol.data, idx, delta);
+                    if j != 0 {
+                        m[(i as usize - 1) * ng + j as usize - 1] += 1.0;
                     }
-                }
+                });
             }
             m
         })
@@ -112,7 +101,11 @@ fn raw_counts(vol: &LevelVolume, offsets: &[Offset]) -> Vec<Vec<f64>> {
 /// PyRadiomics' GLCM after `_calculateMatrix` minus the normalisation: absent levels removed, symmetrised
 /// (if asked), weighted and summed over angles (if `weighting_norm`), empty angles dropped (if > 1 angle).
 fn build(levels: ArrayView3<u32>, ng: u32, params: &TextureParams) -> Result<Glcm> {
-    let vol = LevelVolume::new(CLASS, levels, ng)?;
+    let pad = checked_distances(&params.distances)?
+        .last()
+        .copied()
+        .unwrap_or(1);
+    let vol = LevelVolume::new(CLASS, levels, ng, pad)?;
     let force = params.force_2d.then_some(params.force_2d_dimension);
     let offsets = angles(CLASS, vol.shape, &params.distances, false, force)?;
     let raw = raw_counts(&vol, &offsets);

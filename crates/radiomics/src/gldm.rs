@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::settings::TextureParams;
 use crate::texture_common::{
-    angles, drop_empty_columns, select_features, FeatureDef, LevelVolume, SizeStats,
+    angles, at, checked_distances, drop_empty_columns, select_features, FeatureDef, LevelVolume,
+    SizeStats,
 };
 
 const CLASS: &str = "gldm";
@@ -61,36 +62,32 @@ struct Gldm {
 }
 
 fn build(levels: ArrayView3<u32>, ng: u32, params: &TextureParams) -> Result<Gldm> {
-    let vol = LevelVolume::new(CLASS, levels, ng)?;
+    let pad = checked_distances(&params.distances)?
+        .last()
+        .copied()
+        .unwrap_or(1);
+    let vol = LevelVolume::new(CLASS, levels, ng, pad)?;
     let force = params.force_2d.then_some(params.force_2d_dimension);
     let offsets = angles(CLASS, vol.shape, &params.distances, true, force)?;
+    let deltas = vol.deltas(&offsets);
     let nd = offsets.len() + 1;
     let ngu = ng as usize;
     let alpha = params.gldm_a;
-    let [nz, ny, nx] = vol.shape;
-    let full = (0..nz)
+    let full = (0..vol.shape[0])
         .into_par_iter()
         .fold(
             || vec![0.0f64; ngu * nd],
             |mut m, z| {
-                for y in 0..ny {
-                    for x in 0..nx {
-                        let i = vol.data[vol.index(z, y, x)];
-                        if i == 0 {
-                            continue;
-                        }
-                        let mut dep = 0usize;
-                        for &off in &offsets {
-                            if let Some(j) = vol.neighbour([z, y, x], off) {
-                                let l = vol.data[j];
-                                if l > 0 && f64::from(i.abs_diff(l)) <= alpha {
-                                    dep += 1;
-                                }
-                            }
-                        }
-                        m[(i as usize - 1) * nd + dep] += 1.0;
-                    }
-                }
+                vol.for_each_in_slice(z, |idx, i| {
+                    let dep = deltas
+                        .iter()
+                        .filter(|&&d| {
+                            let l = at(&vol.data, idx, d);
+                            l > 0 && f64::from(i.abs_diff(l)) <= alpha
+                        })
+                        .count();
+                    m[(i as usize - 1) * nd + dep] += 1.0;
+                });
                 m
             },
         )

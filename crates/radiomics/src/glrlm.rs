@@ -65,20 +65,36 @@ fn direction_counts(vol: &LevelVolume, off: Offset, nr: usize) -> Vec<f64> {
     let mut m = vec![0.0f64; ng * nr];
     let [nz, ny, nx] = vol.shape;
     let mut multi = false;
-    let inside = |c: [isize; 3]| (0..3).all(|d| c[d] >= 0 && c[d] < vol.shape[d] as isize);
+    let delta = vol.deltas(&[off])[0];
     let record = |m: &mut Vec<f64>, gl: u32, rl: usize| m[(gl as usize - 1) * nr + rl] += 1.0;
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
-                let start = [z as isize, y as isize, x as isize];
-                let prev = [start[0] - off[0], start[1] - off[1], start[2] - off[2]];
-                if inside(prev) {
-                    continue; // not the first voxel of its line
+                let c = [z, y, x];
+                // the first voxel of its line: the previous one along −off is outside the array;
+                // the line then holds `len` voxels
+                let mut first = false;
+                let mut len = usize::MAX;
+                for d in 0..3 {
+                    match off[d].signum() {
+                        1 => {
+                            first |= c[d] == 0;
+                            len = len.min(vol.shape[d] - c[d]);
+                        }
+                        -1 => {
+                            first |= c[d] + 1 == vol.shape[d];
+                            len = len.min(c[d] + 1);
+                        }
+                        _ => {}
+                    }
+                }
+                if !first {
+                    continue;
                 }
                 let (mut gl, mut rl, mut elements) = (0u32, 0usize, 0usize);
-                let mut c = start;
-                while inside(c) {
-                    let v = vol.data[vol.index(c[0] as usize, c[1] as usize, c[2] as usize)];
+                let mut idx = vol.index(z, y, x);
+                for _ in 0..len {
+                    let v = vol.data[idx];
                     if v > 0 {
                         elements += 1;
                         if gl == 0 {
@@ -95,7 +111,7 @@ fn direction_counts(vol: &LevelVolume, off: Offset, nr: usize) -> Vec<f64> {
                         record(&mut m, gl, rl);
                         gl = 0;
                     }
-                    c = [c[0] + off[0], c[1] + off[1], c[2] + off[2]];
+                    idx = idx.wrapping_add_signed(delta);
                 }
                 if gl > 0 {
                     record(&mut m, gl, rl);
@@ -124,7 +140,7 @@ fn direction_weight(norm: WeightingNorm, off: Offset, spacing: [f64; 3]) -> f64 
 }
 
 fn build(levels: ArrayView3<u32>, ng: u32, params: &TextureParams) -> Result<Glrlm> {
-    let vol = LevelVolume::new(CLASS, levels, ng)?;
+    let vol = LevelVolume::new(CLASS, levels, ng, 1)?;
     let force = params.force_2d.then_some(params.force_2d_dimension);
     let offsets = angles(CLASS, vol.shape, &[1], false, force)?;
     let nr = vol.shape.iter().copied().max().unwrap_or(1);

@@ -57,37 +57,36 @@ struct Glszm {
 fn zones(vol: &LevelVolume, params: &TextureParams) -> Result<Vec<(u32, usize)>> {
     let force = params.force_2d.then_some(params.force_2d_dimension);
     let offsets = angles(CLASS, vol.shape, &[1], true, force)?;
-    let [_, ny, nx] = vol.shape;
+    let deltas = vol.deltas(&offsets);
     let mut todo = vol.data.clone();
     let mut stack: Vec<usize> = Vec::new();
     let mut out = Vec::new();
-    for start in 0..todo.len() {
-        let gl = todo[start];
-        if gl == 0 {
-            continue;
-        }
-        todo[start] = 0;
-        stack.push(start);
-        let mut size = 0usize;
-        while let Some(k) = stack.pop() {
-            size += 1;
-            let zyx = [k / (ny * nx), (k / nx) % ny, k % nx];
-            for &off in &offsets {
-                if let Some(j) = vol.neighbour(zyx, off) {
+    for z in 0..vol.shape[0] {
+        vol.for_each_in_slice(z, |start, gl| {
+            if todo[start] != gl {
+                return; // already in an earlier zone
+            }
+            todo[start] = 0;
+            stack.push(start);
+            let mut size = 0usize;
+            while let Some(k) = stack.pop() {
+                size += 1;
+                for &d in &deltas {
+                    let j = k.wrapping_add_signed(d);
                     if todo[j] == gl {
                         todo[j] = 0;
                         stack.push(j);
                     }
                 }
             }
-        }
-        out.push((gl, size));
+            out.push((gl, size));
+        });
     }
     Ok(out)
 }
 
 fn build(levels: ArrayView3<u32>, ng: u32, params: &TextureParams) -> Result<Glszm> {
-    let vol = LevelVolume::new(CLASS, levels, ng)?;
+    let vol = LevelVolume::new(CLASS, levels, ng, 1)?;
     let zs = zones(&vol, params)?;
     let max_size = zs.iter().map(|z| z.1).max().unwrap_or(1);
     let gl = vol.gray_levels();

@@ -12,7 +12,9 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::settings::TextureParams;
-use crate::texture_common::{angles, select_features, FeatureDef, LevelVolume};
+use crate::texture_common::{
+    angles, at, checked_distances, select_features, FeatureDef, LevelVolume,
+};
 
 const CLASS: &str = "ngtdm";
 
@@ -34,42 +36,38 @@ const FEATURES: [FeatureDef; 5] = [
 
 /// Rows `(n_i, s_i, i)` of the present gray levels.
 fn build(levels: ArrayView3<u32>, ng: u32, params: &TextureParams) -> Result<Vec<[f64; 3]>> {
-    let vol = LevelVolume::new(CLASS, levels, ng)?;
+    let pad = checked_distances(&params.distances)?
+        .last()
+        .copied()
+        .unwrap_or(1);
+    let vol = LevelVolume::new(CLASS, levels, ng, pad)?;
     let force = params.force_2d.then_some(params.force_2d_dimension);
     let offsets = angles(CLASS, vol.shape, &params.distances, true, force)?;
+    let deltas = vol.deltas(&offsets);
     let ngu = ng as usize;
-    let [nz, ny, nx] = vol.shape;
-    let full = (0..nz)
+    let full = (0..vol.shape[0])
         .into_par_iter()
         .fold(
             || vec![[0.0f64; 2]; ngu],
             |mut m, z| {
-                for y in 0..ny {
-                    for x in 0..nx {
-                        let i = vol.data[vol.index(z, y, x)];
-                        if i == 0 {
-                            continue;
+                vol.for_each_in_slice(z, |idx, i| {
+                    let (mut count, mut sum) = (0u32, 0u64);
+                    for &d in &deltas {
+                        let l = at(&vol.data, idx, d);
+                        if l > 0 {
+                            count += 1;
+                            sum += u64::from(l);
                         }
-                        let (mut count, mut sum) = (0.0f64, 0.0f64);
-                        for &off in &offsets {
-                            if let Some(j) = vol.neighbour([z, y, x], off) {
-                                let l = vol.data[j];
-                                if l > 0 {
-                                    count += 1.0;
-                                    sum += f64::from(l);
-                                }
-                            }
-                        }
-                        let diff = if count == 0.0 {
-                            0.0
-                        } else {
-                            (f64::from(i) - sum / count).abs()
-                        };
-                        let row = &mut m[i as usize - 1];
-                        row[0] += 1.0;
-                        row[1] += diff;
                     }
-                }
+                    let diff = if count == 0 {
+                        0.0
+                    } else {
+                        (f64::from(i) - sum as f64 / f64::from(count)).abs()
+                    };
+                    let row = &mut m[i as usize - 1];
+                    row[0] += 1.0;
+                    row[1] += diff;
+                });
                 m
             },
         )

@@ -67,14 +67,18 @@ pub(crate) fn select_features(
     Ok(out)
 }
 
-/// The bbox-cropped discretised volume as a contiguous C-order buffer (0 = outside the ROI).
+/// The bbox-cropped discretised volume in a contiguous C-order buffer with a border of `pad` zero voxels on
+/// every side, so that a neighbour at any offset of Chebyshev norm ≤ `pad` is read without bounds checks
+/// (the border reads as "outside the ROI", exactly what an out-of-array neighbour is to PyRadiomics).
 #[derive(Debug, Clone)]
 pub(crate) struct LevelVolume {
-    /// Gray levels `1..=ng` inside the ROI, 0 outside; C order `(z, y, x)`.
+    /// Gray levels `1..=ng` inside the ROI, 0 outside and in the border.
     pub data: Vec<u32>,
-    /// `(nz, ny, nx)`.
+    /// `(nz, ny, nx)` of the cropped array (without the border).
     pub shape: [usize; 3],
-    /// Element strides of `data`: `(ny·nx, nx, 1)`.
+    /// Border width.
+    pub pad: usize,
+    /// Element strides of the padded buffer: `((ny+2p)·(nx+2p), nx+2p, 1)`.
     pub strides: [usize; 3],
     /// The maximum gray level `Ng` passed by the caller.
     pub ng: u32,
@@ -83,16 +87,23 @@ pub(crate) struct LevelVolume {
 }
 
 impl LevelVolume {
-    /// Copies `levels` into a contiguous buffer and checks every ROI level against `ng`.
+    /// Copies `levels` into a zero-bordered buffer and checks every ROI level against `ng`.
     ///
     /// # Errors
     ///
     /// [`Error::GrayLevelOutOfRange`] for a level above `ng`; [`Error::EmptyTextureRoi`] when no voxel is > 0.
-    pub(crate) fn new(class: &'static str, levels: ArrayView3<u32>, ng: u32) -> Result<Self> {
+    pub(crate) fn new(
+        class: &'static str,
+        levels: ArrayView3<u32>,
+        ng: u32,
+        pad: usize,
+    ) -> Result<Self> {
         let (nz, ny, nx) = levels.dim();
+        let (py, px) = (ny + 2 * pad, nx + 2 * pad);
+        let strides = [py * px, px, 1];
+        let mut data = vec![0u32; (nz + 2 * pad) * py * px];
         let mut present = vec![false; ng as usize + 1];
-        let mut n_voxels = 0usize;
-        let mut data = Vec::with_capacity(nz * ny * nx);
+        let mut any = false;
         for ((z, y, x), &v) in levels.indexed_iter() {
             if v > ng {
                 return Err(Error::GrayLevelOutOfRange {
@@ -104,17 +115,18 @@ impl LevelVolume {
             }
             if v > 0 {
                 present[v as usize] = true;
-                n_voxels += 1;
+                any = true;
+                data[(z + pad) * strides[0] + (y + pad) * strides[1] + x + pad] = v;
             }
-            data.push(v);
         }
-        if n_voxels == 0 {
+        if !any {
             return Err(Error::EmptyTextureRoi { class });
         }
         Ok(Self {
             data,
             shape: [nz, ny, nx],
-            strides: [ny * nx, nx, 1],
+            pad,
+            strides,
             ng,
             present,
         })
@@ -128,25 +140,43 @@ impl LevelVolume {
             .collect()
     }
 
-    /// Linear index of `(z, y, x)`.
+    /// Buffer index of the cropped array's voxel `(z, y, x)`.
     #[inline]
     pub(crate) fn index(&self, z: usize, y: usize, x: usize) -> usize {
-        z * self.strides[0] + y * self.strides[1] + x
+        (z + self.pad) * self.strides[0] + (y + self.pad) * self.strides[1] + x + self.pad
     }
 
-    /// The linear index of `(z, y, x) + off` when it lies inside the array.
-    #[inline]
-    pub(crate) fn neighbour(&self, zyx: [usize; 3], off: Offset) -> Option<usize> {
-        let mut j = 0usize;
-        for d in 0..3 {
-            let c = zyx[d] as isize + off[d];
-            if c < 0 || c >= self.shape[d] as isize {
-                return None;
-            }
-            j += c as usize * self.strides[d];
-        }
-        Some(j)
+    /// Buffer offsets of `offsets` (each of Chebyshev norm ≤ `pad`).
+    #[must_use]
+    pub(crate) fn deltas(&self, offsets: &[Offset]) -> Vec<isize> {
+        offsets
+            .iter()
+            .map(|o| {
+                debug_assert!(o.iter().all(|c| c.unsigned_abs() <= self.pad));
+                o[0] * self.strides[0] as isize + o[1] * self.strides[1] as isize + o[2]
+            })
+            .collect()
     }
+
+    /// Calls `f(index, level)` for every ROI voxel of z-slice `z`, in scan order.
+    #[inline]
+    pub(crate) fn for_each_in_slice(&self, z: usize, mut f: impl FnMut(usize, u32)) {
+        let [_, ny, nx] = self.shape;
+        for y in 0..ny {
+            let row = self.index(z, y, 0);
+            for (k, &v) in self.data[row..row + nx].iter().enumerate() {
+                if v > 0 {
+                    f(row + k, v);
+                }
+            }
+        }
+    }
+}
+
+/// The level at buffer index `i + delta` (the border makes it always in range for valid deltas).
+#[inline]
+pub(crate) fn at(data: &[u32], i: usize, delta: isize) -> u32 {
+    data[i.wrapping_add_signed(delta)]
 }
 
 /// Checks `distances` (PyRadiomics: each ≥ 1, at least one) and returns them sorted and deduplicated.
