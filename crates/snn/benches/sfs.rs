@@ -1,0 +1,2 @@
+//! Criterion bench of sequential forward selection (placeholder, filled in below).
+fn main() {}
