@@ -32,7 +32,9 @@ use nnunet_preproc::mamamia::{ClinicalTable, MenopauseRule};
 use serde_json::{json, Value};
 
 #[derive(Debug, Parser)]
-#[command(about = "MAMA-MIA Task 1/Task 2 scoring with subgroup fairness, plus mm-based surface metrics")]
+#[command(
+    about = "MAMA-MIA Task 1/Task 2 scoring with subgroup fairness, plus mm-based surface metrics"
+)]
 struct Args {
     /// Predicted segmentation: a NIfTI file or a folder of `<case>.nii.gz`.
     #[arg(long)]
@@ -63,11 +65,20 @@ struct Row {
     nsd_2mm: f64,
 }
 
-const COLUMNS: [&str; 6] = ["dice", "hd95_vox", "norm_hd", "hd95_mm", "assd_mm", "nsd_2mm"];
+const COLUMNS: [&str; 6] = [
+    "dice", "hd95_vox", "norm_hd", "hd95_mm", "assd_mm", "nsd_2mm",
+];
 
 impl Row {
     fn values(&self) -> [f64; 6] {
-        [self.dice, self.hd95_vox, self.norm_hd, self.hd95_mm, self.assd_mm, self.nsd_2mm]
+        [
+            self.dice,
+            self.hd95_vox,
+            self.norm_hd,
+            self.hd95_mm,
+            self.assd_mm,
+            self.nsd_2mm,
+        ]
     }
 }
 
@@ -85,20 +96,27 @@ fn num(v: f64) -> Value {
 }
 
 fn strip_nifti_ext(name: &str) -> Option<&str> {
-    name.strip_suffix(".nii.gz").or_else(|| name.strip_suffix(".nii"))
+    name.strip_suffix(".nii.gz")
+        .or_else(|| name.strip_suffix(".nii"))
 }
 
 /// `(case id, path)` for a file or every NIfTI file of a folder; ids upper-cased.
 fn list_cases(path: &Path) -> Result<BTreeMap<String, PathBuf>> {
     let mut out = BTreeMap::new();
     let mut add = |p: PathBuf| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if let Some(stem) = strip_nifti_ext(&name) {
             out.insert(stem.to_uppercase(), p);
         }
     };
     if path.is_dir() {
-        for entry in std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))? {
+        for entry in
+            std::fs::read_dir(path).with_context(|| format!("listing {}", path.display()))?
+        {
             add(entry?.path());
         }
     } else if path.is_file() {
@@ -111,10 +129,16 @@ fn list_cases(path: &Path) -> Result<BTreeMap<String, PathBuf>> {
 
 /// Scores one case.
 fn score(id: &str, pred: &Path, gt: &Path) -> Result<Row> {
-    let (p, pg) = nnunet_preproc::read_label_map(pred).with_context(|| format!("case {id}: prediction"))?;
-    let (g, gg) = nnunet_preproc::read_label_map(gt).with_context(|| format!("case {id}: ground truth"))?;
+    let (p, pg) =
+        nnunet_preproc::read_label_map(pred).with_context(|| format!("case {id}: prediction"))?;
+    let (g, gg) =
+        nnunet_preproc::read_label_map(gt).with_context(|| format!("case {id}: ground truth"))?;
     if p.shape() != g.shape() {
-        bail!("case {id}: prediction grid {:?} differs from the ground truth's {:?}", p.shape(), g.shape());
+        bail!(
+            "case {id}: prediction grid {:?} differs from the ground truth's {:?}",
+            p.shape(),
+            g.shape()
+        );
     }
     let affine_diff = pg
         .affine
@@ -150,7 +174,17 @@ fn score(id: &str, pred: &Path, gt: &Path) -> Result<Row> {
 fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     let mut text = format!("patient_id,{}\n", COLUMNS.join(","));
     for r in rows {
-        let vals: Vec<String> = r.values().iter().map(|v| if v.is_nan() { String::new() } else { v.to_string() }).collect();
+        let vals: Vec<String> = r
+            .values()
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
         text.push_str(&format!("{},{}\n", r.id.replace(',', "_"), vals.join(",")));
     }
     write_atomically(path, &text)
@@ -164,9 +198,16 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Subgroup labels of a patient under a task's menopause rule; unknown values become warnings.
-fn subgroups(table: &ClinicalTable, id: &str, rule: MenopauseRule, warnings: &mut Vec<String>) -> Subgroups {
+fn subgroups(
+    table: &ClinicalTable,
+    id: &str,
+    rule: MenopauseRule,
+    warnings: &mut Vec<String>,
+) -> Subgroups {
     let Some(rec) = table.get(id) else {
-        warnings.push(format!("case {id}: not in the clinical table (no subgroups)"));
+        warnings.push(format!(
+            "case {id}: not in the clinical table (no subgroups)"
+        ));
         return Subgroups::default();
     };
     let age = rec.age.and_then(|a| match AgeGroup::from_age(a) {
@@ -176,13 +217,16 @@ fn subgroups(table: &ClinicalTable, id: &str, rule: MenopauseRule, warnings: &mu
             None
         }
     });
-    let breast_density = rec.breast_density.as_deref().and_then(|d| match BreastDensity::parse(d) {
-        Ok(b) => Some(b.label().to_string()),
-        Err(e) => {
-            warnings.push(e.for_case(id).to_string());
-            None
-        }
-    });
+    let breast_density =
+        rec.breast_density
+            .as_deref()
+            .and_then(|d| match BreastDensity::parse(d) {
+                Ok(b) => Some(b.label().to_string()),
+                Err(e) => {
+                    warnings.push(e.for_case(id).to_string());
+                    None
+                }
+            });
     Subgroups {
         age,
         menopausal_status: Some(rec.menopause_group(rule).as_str().to_string()),
@@ -192,7 +236,8 @@ fn subgroups(table: &ClinicalTable, id: &str, rule: MenopauseRule, warnings: &mu
 
 /// `patient_id → (pcr, score)` from the predictions CSV.
 fn read_predictions(path: &Path) -> Result<BTreeMap<String, (u8, Option<f64>)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
@@ -202,23 +247,37 @@ fn read_predictions(path: &Path) -> Result<BTreeMap<String, (u8, Option<f64>)>> 
         .collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ci), Some(cp)) = (col("patient_id"), col("pcr")) else {
-        bail!("{}: needs the columns patient_id and pcr (found {header:?})", path.display());
+        bail!(
+            "{}: needs the columns patient_id and pcr (found {header:?})",
+            path.display()
+        );
     };
     let cs = col("score");
     let mut out = BTreeMap::new();
     for (n, line) in lines.enumerate() {
-        let cells: Vec<&str> = line.split(',').map(|c| c.trim().trim_matches('"')).collect();
+        let cells: Vec<&str> = line
+            .split(',')
+            .map(|c| c.trim().trim_matches('"'))
+            .collect();
         let row = n + 2;
-        let id = cells.get(ci).with_context(|| format!("{}: row {row}: no patient_id", path.display()))?;
+        let id = cells
+            .get(ci)
+            .with_context(|| format!("{}: row {row}: no patient_id", path.display()))?;
         let pcr: f64 = cells
             .get(cp)
             .and_then(|v| v.parse().ok())
             .with_context(|| format!("{}: row {row}: pcr is not a number", path.display()))?;
         if pcr != 0.0 && pcr != 1.0 {
-            bail!("{}: row {row} ({id}): pcr {pcr} is not 0 or 1", path.display());
+            bail!(
+                "{}: row {row} ({id}): pcr {pcr} is not 0 or 1",
+                path.display()
+            );
         }
         let score = match cs.and_then(|c| cells.get(c)).filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse::<f64>().with_context(|| format!("{}: row {row}: bad score", path.display()))?),
+            Some(s) => Some(
+                s.parse::<f64>()
+                    .with_context(|| format!("{}: row {row}: bad score", path.display()))?,
+            ),
             None => None,
         };
         out.insert(id.to_uppercase(), (pcr as u8, score));
@@ -237,7 +296,13 @@ fn main() -> Result<()> {
         vec![(id, p, g)]
     } else {
         gts.iter()
-            .map(|(id, g)| (id.clone(), preds.get(id).cloned().unwrap_or_default(), g.clone()))
+            .map(|(id, g)| {
+                (
+                    id.clone(),
+                    preds.get(id).cloned().unwrap_or_default(),
+                    g.clone(),
+                )
+            })
             .collect()
     };
     let results: Vec<std::result::Result<Row, (String, String)>> = pairs
@@ -262,9 +327,16 @@ fn main() -> Result<()> {
     }
     let mut means = serde_json::Map::new();
     for (k, name) in COLUMNS.iter().enumerate() {
-        let vals: Vec<f64> = rows.iter().map(|r| r.values()[k]).filter(|v| v.is_finite()).collect();
+        let vals: Vec<f64> = rows
+            .iter()
+            .map(|r| r.values()[k])
+            .filter(|v| v.is_finite())
+            .collect();
         let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-        means.insert((*name).to_string(), json!({"mean": num(mean), "n": vals.len()}));
+        means.insert(
+            (*name).to_string(),
+            json!({"mean": num(mean), "n": vals.len()}),
+        );
     }
     let mut report = json!({
         "cases": rows.iter().map(|r| {
@@ -278,9 +350,15 @@ fn main() -> Result<()> {
     });
     let mut warnings = Vec::new();
     if let Some(path) = &args.clinical {
-        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let table = if is_csv { ClinicalTable::from_csv(path) } else { ClinicalTable::from_xlsx(path) }
-            .with_context(|| format!("reading {}", path.display()))?;
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let table = if is_csv {
+            ClinicalTable::from_csv(path)
+        } else {
+            ClinicalTable::from_xlsx(path)
+        }
+        .with_context(|| format!("reading {}", path.display()))?;
         if !rows.is_empty() {
             let cases: Vec<Task1Case> = rows
                 .iter()
@@ -297,7 +375,9 @@ fn main() -> Result<()> {
             let mut cases = Vec::new();
             for (id, (pred, score)) in &preds {
                 let Some(rec) = table.get(id) else {
-                    warnings.push(format!("pCR prediction for {id}: not in the clinical table (skipped)"));
+                    warnings.push(format!(
+                        "pCR prediction for {id}: not in the clinical table (skipped)"
+                    ));
                     continue;
                 };
                 cases.push(Task2Case {

@@ -44,7 +44,10 @@ pub fn squared_distance_to_set(
         None => features.iter().copied().collect(),
     };
     let d = squared_edt_flat(&flat, [dims.0, dims.1, dims.2], spacing);
-    Ok(Array3::from_shape_vec(dims, d).unwrap_or_else(|_| unreachable!("length = product of dims")))
+    Ok(
+        Array3::from_shape_vec(dims, d)
+            .unwrap_or_else(|_| unreachable!("length = product of dims")),
+    )
 }
 
 /// The squared EDT of a C-order feature volume of shape `dims` (no validation).

@@ -185,7 +185,8 @@ impl SurfaceDistances {
             surface
                 .iter()
                 .zip(dist)
-                .filter_map(|(&on, &d)| on.then(|| d.sqrt()))
+                .filter(|(&on, _)| on)
+                .map(|(_, d)| d.sqrt())
                 .collect()
         };
         Ok(Self {

@@ -99,7 +99,10 @@ fn strided_views_match_owned_copies() {
         };
         (mk([6.0, 7.0, 10.0], 4.0), mk([5.0, 8.0, 9.0], 4.5))
     };
-    let (va, vb) = (a.slice(ndarray::s![.., .., ..;2]), b.slice(ndarray::s![.., .., ..;2]));
+    let (va, vb) = (
+        a.slice(ndarray::s![.., .., ..;2]),
+        b.slice(ndarray::s![.., .., ..;2]),
+    );
     let (oa, ob) = (va.to_owned(), vb.to_owned());
     let sp = [1.5, 0.7, 0.9];
     assert_eq!(
@@ -110,5 +113,8 @@ fn strided_views_match_owned_copies() {
     let s1 = SurfaceDistances::new(va, vb, sp, o).unwrap();
     let s2 = SurfaceDistances::new(oa.view(), ob.view(), sp, o).unwrap();
     assert_eq!(s1, s2);
-    assert_eq!(distance_to_set(va, sp).unwrap(), distance_to_set(oa.view(), sp).unwrap());
+    assert_eq!(
+        distance_to_set(va, sp).unwrap(),
+        distance_to_set(oa.view(), sp).unwrap()
+    );
 }
