@@ -1,100 +1,246 @@
-"""Side-by-side inference timing: the original PyTorch MedNeXt vs the Rust `mednext` crate, same weights,
-same input, same machine.
+"""Side-by-side timing: candle MedNeXt (`examples/mednext_bench.rs`) vs PyTorch running the original MedNeXt.
 
-Reference: MIC-DKFZ/MedNeXt @ 0b78ed8 (`nnunet_mednext/network_architecture/mednextv1/`), imported from a
-checkout (see tools/golden/make_mednext_variant_fixtures.py for the files needed). For each configuration the
-script builds the original network (`create_mednextv1_*`-equivalent arguments, ds=False, seed 0), writes its
-state dict and a seeded input to safetensors, times `net(x)` under `torch.no_grad()` (median of N runs, after
-one warm-up), then runs `target/release/examples/mednext_forward` N times on the same files and takes the
-median of the forward time it reports (weights loading excluded on both sides), and checks the outputs agree.
+PyTorch side: ``tools/golden/mednext_reference.py`` (a re-implementation of the original MIC-DKFZ/MedNeXt v1
+built from ``reference/mednext.md``; before any timing it is checked against the original's parity fixtures
+in ``../shared/fixtures/mednext`` at atol = rtol = 1e-4 — it loads the original state dicts strictly), PyTorch
+2.x CPU with ``torch.set_num_threads(2)``. Rust side: ``target/release/examples/mednext_bench`` with
+``RAYON_NUM_THREADS=2``.
 
-    cargo build --release --example mednext_forward
-    .venv/bin/python benches/compare_mednext.py --mednext-repo /path/to/MedNeXt [--sizes 64] [--runs 3]
+Cases (MedNeXt-M, in 3, 2 classes, batch 1):
+
+* ``infer_k5_128`` / ``infer_k3_128``: eval forward of ``out_0`` only (no deep supervision, no checkpointing,
+  no gradients) at 1×3×128³;
+* ``train_k5_64_ckpt`` / ``train_k5_64_nockpt``: one forward + backward of the deep-supervision network at
+  1×3×64³ with the DS-weighted cross-entropy ``Σ w_i·CE(out_i)``, ``w = [8,4,2,1,0]/15``, with and without
+  ``outside_block`` checkpointing (the optimizer step is not timed).
+
+For the inference cases both sides use the same weights (the PyTorch model's seeded initialisation, passed
+to the Rust binary as safetensors) and the same deterministic input, and the table reports the largest
+absolute difference of ``out_0``. ``--mednext-repo /path/to/MedNeXt`` times the original repository's
+``MedNeXt`` class itself instead of the re-implementation.
+
+Every measurement runs in its own process; peak RSS is that process's ``ru_maxrss`` (``os.wait4``). Timings
+are single runs by default (``--repeats`` for more; the median is reported); the ratio is candle / PyTorch
+(< 1 means candle is faster).
+
+Reproduce (from the repository root):
+
+    cargo build --release --example mednext_bench
+    .venv/bin/python benches/compare_mednext.py            # all cases, ~5-10 min of CPU on 2 cores
+    .venv/bin/python benches/compare_mednext.py --cases infer_k5_128 --repeats 3
 """
 
 import argparse
-import re
-import statistics
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
-
 ROOT = Path(__file__).resolve().parents[1]
-PRESETS = {
-    "S": dict(exp_r=2, block_counts=[2] * 9, checkpoint_style=None),
-    "B": dict(exp_r=[2, 3, 4, 4, 4, 4, 4, 3, 2], block_counts=[2] * 9, checkpoint_style=None),
-    "M": dict(exp_r=[2, 3, 4, 4, 4, 4, 4, 3, 2], block_counts=[3, 4, 4, 4, 4, 4, 4, 4, 3],
-              checkpoint_style="outside_block"),
-    "L": dict(exp_r=[3, 4, 8, 8, 8, 8, 8, 4, 3], block_counts=[3, 4, 8, 8, 8, 8, 8, 4, 3],
-              checkpoint_style="outside_block"),
+CASES = {
+    "infer_k5_128": dict(mode="infer", kernel=5, size=128, checkpointing="off"),
+    "infer_k3_128": dict(mode="infer", kernel=3, size=128, checkpointing="off"),
+    "train_k5_64_ckpt": dict(mode="train", kernel=5, size=64, checkpointing="on"),
+    "train_k5_64_nockpt": dict(mode="train", kernel=5, size=64, checkpointing="off"),
 }
+DS_WEIGHTS = [8 / 15, 4 / 15, 2 / 15, 1 / 15, 0.0]
+
+
+# ---- PyTorch worker (runs in a child process) ----------------------------------------------------------
+
+
+def torch_worker(a):
+    import torch
+
+    sys.path.insert(0, str(ROOT / "tools" / "golden"))
+    from mednext_reference import preset
+
+    if a.mednext_repo:
+        sys.path.insert(0, a.mednext_repo)
+        from nnunet_mednext.network_architecture.mednextv1.MedNextV1 import MedNeXt as Original
+        import mednext_reference
+
+        def preset(name, nin, nc, k, deep_supervision=False, checkpointing=None):
+            kw = dict(mednext_reference.PRESETS[name])
+            if checkpointing is not None:
+                kw["checkpoint_style"] = "outside_block" if checkpointing else None
+            return Original(in_channels=nin, n_channels=32, n_classes=nc, kernel_size=k,
+                            deep_supervision=deep_supervision, do_res=True, do_res_up_down=True, **kw)
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    s, c = a.size, a.in_channels
+    n = c * s**3
+    x = torch.sin(torch.arange(n, dtype=torch.float32) * 0.0137).reshape(1, c, s, s, s)
+    seconds = []
+    if a.mode == "infer":
+        net = preset(a.preset, c, a.classes, a.kernel, deep_supervision=False, checkpointing=False).eval()
+        params = sum(p.numel() for p in net.parameters())
+        with torch.no_grad():
+            for _ in range(a.repeats):
+                t = time.perf_counter()
+                y = net(x)
+                float(y.sum())
+                seconds.append(time.perf_counter() - t)
+        if a.exchange:
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()},
+                      str(Path(a.exchange) / "weights.safetensors"))
+            save_file({"out_0": y.contiguous()}, str(Path(a.exchange) / "torch_out.safetensors"))
+    else:
+        net = preset(a.preset, c, a.classes, a.kernel, deep_supervision=True,
+                     checkpointing=a.checkpointing == "on").train()
+        params = sum(p.numel() for p in net.parameters())
+        targets = []
+        for i in range(5):
+            si = s >> i
+            r = torch.arange(si)
+            lab = (r.view(-1, 1, 1) + r.view(1, -1, 1) + r.view(1, 1, -1)) % a.classes
+            targets.append(torch.nn.functional.one_hot(lab, a.classes).permute(3, 0, 1, 2)[None].float())
+        for _ in range(a.repeats):
+            net.zero_grad(set_to_none=True)
+            t = time.perf_counter()
+            outs = net(x)
+            loss = sum(w * (-(torch.log_softmax(o, 1) * tg).sum(1).mean())
+                       for o, tg, w in zip(outs, targets, DS_WEIGHTS) if w > 0)
+            loss.backward()
+            float(loss)
+            seconds.append(time.perf_counter() - t)
+    seconds_sorted = sorted(seconds)
+    print(json.dumps({"side": "torch", "torch": torch.__version__, "seconds": seconds,
+                      "median_s": seconds_sorted[len(seconds) // 2], "parameters": params}))
+
+
+# ---- driver ---------------------------------------------------------------------------------------------
+
+
+def run_child(cmd, env=None):
+    """Runs `cmd`, returns (parsed JSON of its last stdout line, peak RSS in MB of that process)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (ru_maxrss in KB on Linux)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        out, err = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err[-3000:]}")
+    line = [l for l in out.splitlines() if l.strip().startswith("{")][-1]
+    return json.loads(line), usage.ru_maxrss / 1024.0
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mednext-repo", required=True, type=Path)
-    ap.add_argument("--presets", default="M")
-    ap.add_argument("--kernels", default="3,5")
-    ap.add_argument("--sizes", default="64")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    sys.path.insert(0, str(args.mednext_repo))
-    from nnunet_mednext.network_architecture.mednextv1.MedNextV1 import MedNeXt
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--preset", default="M")
+    ap.add_argument("--in-channels", type=int, default=3)
+    ap.add_argument("--classes", type=int, default=2)
+    ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--skip-rust", action="store_true")
+    ap.add_argument("--skip-check", action="store_true", help="skip the fixture check of the PyTorch model")
+    ap.add_argument("--rust-bin", default=str(ROOT / "target" / "release" / "examples" / "mednext_bench"))
+    # worker mode (internal)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", help=argparse.SUPPRESS)
+    ap.add_argument("--kernel", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--checkpointing", help=argparse.SUPPRESS)
+    ap.add_argument("--exchange", help=argparse.SUPPRESS)
+    ap.add_argument("--mednext-repo", help="time the original repository's MedNeXt (path to a checkout)")
+    a = ap.parse_args()
+    if a.worker:
+        return torch_worker(a)
 
-    torch.set_num_threads(args.threads)
-    exe = ROOT / "target/release/examples/mednext_forward"
-    if not exe.exists():
-        sys.exit(f"{exe} missing: cargo build --release --example mednext_forward")
+    if not a.skip_torch and not a.skip_check:
+        sys.path.insert(0, str(ROOT / "tools" / "golden"))
+        import torch
+        from mednext_reference import check_against_fixtures
+
+        torch.set_num_threads(2)
+        print(f"PyTorch reference vs original MedNeXt fixtures: max |diff| = {check_against_fixtures():.2e}"
+              " (gate 1e-4)")
+    if not a.skip_rust and not Path(a.rust_bin).exists():
+        sys.exit(f"{a.rust_bin} missing: cargo build --release --example mednext_bench")
+    print("load before:", os.getloadavg())
+    env = dict(os.environ, RAYON_NUM_THREADS="2", OMP_NUM_THREADS="2")
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        for preset in args.presets.split(","):
-            for k in map(int, args.kernels.split(",")):
-                torch.manual_seed(0)
-                net = MedNeXt(in_channels=3, n_channels=32, n_classes=2, kernel_size=k, deep_supervision=False,
-                              do_res=True, do_res_up_down=True, **PRESETS[preset]).eval()
-                weights = tmp / f"{preset}{k}.safetensors"
-                save_file({n: t.detach().contiguous() for n, t in net.state_dict().items()}, str(weights))
-                for size in map(int, args.sizes.split(",")):
-                    x = torch.randn((1, 3, size, size, size), generator=torch.Generator().manual_seed(1))
-                    inp = tmp / f"in{size}.safetensors"
-                    save_file({"input": x}, str(inp))
-                    with torch.no_grad():
-                        ref = net(x)
-                        times = []
-                        for _ in range(args.runs):
-                            t0 = time.perf_counter()
-                            net(x)
-                            times.append(time.perf_counter() - t0)
-                    t_torch = statistics.median(times)
-                    out = tmp / "out.safetensors"
-                    r_times = []
-                    for _ in range(args.runs):
-                        p = subprocess.run([str(exe), "--weights", str(weights), "--preset", preset,
-                                            "--kernel", str(k), "--in-channels", "3", "--classes", "2",
-                                            "--input", str(inp), "--output", str(out)],
-                                           capture_output=True, text=True, check=True)
-                        m = re.search(r"in ([0-9.]+) s", p.stderr)
-                        r_times.append(float(m.group(1)))
-                    t_rust = statistics.median(r_times)
-                    diff = float((load_file(str(out))["out_0"] - ref).abs().max())
-                    rows.append((f"{preset} k{k} infer {size}³", t_torch, t_rust, diff))
-                    print(f"{rows[-1][0]}: torch {t_torch:.2f} s, rust {t_rust:.2f} s, "
-                          f"ratio {t_rust / t_torch:.2f}, max|Δ out_0| {diff:.1e}", flush=True)
+    for name in a.cases:
+        c = CASES[name]
+        common = ["--mode", c["mode"], "--kernel", str(c["kernel"]), "--size", str(c["size"]),
+                  "--checkpointing", c["checkpointing"], "--repeats", str(a.repeats),
+                  "--preset", a.preset, "--in-channels", str(a.in_channels), "--classes", str(a.classes)]
+        torch_res = rust_res = None
+        diff = None
+        with tempfile.TemporaryDirectory() as xdir:
+            share = c["mode"] == "infer" and not a.skip_torch
+            if not a.skip_torch:
+                extra = ["--exchange", xdir] if share else []
+                if a.mednext_repo:
+                    extra += ["--mednext-repo", a.mednext_repo]
+                torch_res = run_child([sys.executable, __file__, "--worker"] + common + extra, env)
+                print(f"{name} torch : {torch_res[0]['median_s']:.2f} s, peak RSS {torch_res[1]:.0f} MB",
+                      flush=True)
+            if not a.skip_rust:
+                extra = ["--weights", f"{xdir}/weights.safetensors", "--output", f"{xdir}/rust_out.safetensors"] \
+                    if share else []
+                rust_res = run_child([a.rust_bin] + common + extra, env)
+                print(f"{name} candle: {rust_res[0]['median_s']:.2f} s, peak RSS {rust_res[1]:.0f} MB",
+                      flush=True)
+                if share:
+                    from safetensors.torch import load_file
+
+                    diff = float((load_file(f"{xdir}/rust_out.safetensors")["out_0"]
+                                  - load_file(f"{xdir}/torch_out.safetensors")["out_0"]).abs().max())
+                    print(f"{name} max |out_0 candle - torch| = {diff:.2e}", flush=True)
+        rows.append((name, torch_res, rust_res, diff))
+    print("load after:", os.getloadavg())
+
+    fmt = lambda r, i: "-" if r is None else (f"{r[0]['median_s']:.2f}" if i == 0 else f"{r[1]:.0f}")
     print()
-    print(f"| config (batch 1, in 3, 2 classes, out_0 only) | PyTorch {torch.__version__} ({args.threads} threads) "
-          f"| Rust mednext | Rust / PyTorch | max abs diff |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, tt, tr, d in rows:
-        print(f"| {name} | {tt:.2f} s | {tr:.2f} s | {tr / tt:.2f} | {d:.1e} |")
-    print()
+    print("| case | PyTorch s | candle s | ratio candle/PyTorch | PyTorch peak RSS MB | candle peak RSS MB "
+          "| max abs diff out_0 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, t, r, d in rows:
+        ratio = "-" if t is None or r is None else f"{r[0]['median_s'] / t[0]['median_s']:.2f}"
+        dd = "-" if d is None else f"{d:.1e}"
+        print(f"| {name} | {fmt(t, 0)} | {fmt(r, 0)} | {ratio} | {fmt(t, 1)} | {fmt(r, 1)} | {dd} |")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+
+
+def train_rows(MedNeXt, runs):
+    """PyTorch training-step medians vs criterion's median estimate of the matching Rust bench."""
+    x = torch.randn((1, 3, 32, 32, 32), generator=torch.Generator().manual_seed(1))
+    torch_times = {}
+    for name, style in [("plain", None), ("recompute", "outside_block")]:
+        torch.manual_seed(0)
+        net = MedNeXt(in_channels=3, n_channels=32, n_classes=2, kernel_size=3, deep_supervision=True,
+                      do_res=True, do_res_up_down=True, **{**PRESETS["M"], "checkpoint_style": style})
+        times = []
+        for i in range(runs + 1):
+            t0 = time.perf_counter()
+            outs = net(x)
+            loss = sum(0.5 ** j * (o * o).mean() for j, o in enumerate(outs))
+            loss.backward()
+            if i > 0:  # first run = warm-up
+                times.append(time.perf_counter() - t0)
+            net.zero_grad(set_to_none=True)
+        torch_times[name] = statistics.median(times)
+    p = subprocess.run(["cargo", "bench", "-p", "mednext", "--bench", "network", "--", "train"],
+                       cwd=ROOT, capture_output=True, text=True, check=True)
+    rust = {}
+    for m in re.finditer(r"M_k3_train_32_(\w+)\s+time:\s+\[\S+ \S+ (\S+) (\w+)", p.stdout):
+        rust[m.group(1)] = float(m.group(2)) * {"s": 1.0, "ms": 1e-3}[m.group(3)]
+    rows = []
+    for name in ["plain", "recompute"]:
+        label = "checkpointing off" if name == "plain" else "checkpointing on"
+        rows.append((f"M k3 train step 32³ ({label})", torch_times[name], rust[name], float("nan")))
+        print(f"{rows[-1][0]}: torch {torch_times[name]:.2f} s, rust {rust[name]:.2f} s", flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -66,8 +66,17 @@ fn main() -> Result<()> {
     };
     cfg.check()?;
     let device = Device::Cpu;
-    let model = MedNext::from_file(&cfg, &args.weights, &device)
-        .with_context(|| format!("loading {}", args.weights.display()))?;
+    let model = match MedNext::from_file(&cfg, &args.weights, &device) {
+        Err(mednext::Error::UnexpectedTensor { key, .. })
+            if key.starts_with("out_") && !cfg.deep_supervision =>
+        {
+            bail!(
+                "{}: holds the deep-supervision head `{key}`; pass --deep-supervision (or \"deep_supervision\": true)",
+                args.weights.display()
+            )
+        }
+        other => other.with_context(|| format!("loading {}", args.weights.display()))?,
+    };
     let inputs = candle_core::safetensors::load(&args.input, &device)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let x = inputs
