@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::settings::{TextureParams, WeightingNorm};
 use crate::texture_common::{
-    angles, at, checked_distances, mean, nanmean, select_features, FeatureDef, LevelVolume, Offset,
-    EPS,
+    angles, at, checked_distances, mean, nanmean, select_features, symmetric_eigenvalues,
+    FeatureDef, LevelVolume, Offset, EPS,
 };
 
 const CLASS: &str = "glcm";
@@ -363,45 +363,6 @@ fn mcc_angle(p: &[f64], n: usize) -> f64 {
     }
     eig.sort_by(f64::total_cmp);
     eig[n - 2].max(0.0).sqrt()
-}
-
-/// Eigenvalues of the symmetric row-major `a` (`n × n`) by cyclic Jacobi rotations (destroys `a`).
-fn symmetric_eigenvalues(a: &mut [f64], n: usize) -> Vec<f64> {
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|r| ((r + 1)..n).map(move |c| (r, c)))
-            .map(|(r, c)| a[r * n + c] * a[r * n + c])
-            .sum();
-        let diag: f64 = (0..n).map(|r| a[r * n + r] * a[r * n + r]).sum();
-        if off <= 1e-36 * diag.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for pi in 0..n {
-            for qi in (pi + 1)..n {
-                let apq = a[pi * n + qi];
-                if apq == 0.0 {
-                    continue;
-                }
-                let (app, aqq) = (a[pi * n + pi], a[qi * n + qi]);
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[k * n + pi], a[k * n + qi]);
-                    a[k * n + pi] = c * akp - s * akq;
-                    a[k * n + qi] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[pi * n + k], a[qi * n + k]);
-                    a[pi * n + k] = c * apk - s * aqk;
-                    a[qi * n + k] = s * apk + c * aqk;
-                }
-            }
-        }
-    }
-    (0..n).map(|r| a[r * n + r]).collect()
 }
 
 /// GLCM features of the discretised, bbox-cropped `levels` (PyRadiomics `RadiomicsGLCM`).
