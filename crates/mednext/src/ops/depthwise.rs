@@ -24,8 +24,6 @@ use super::storage::Dims5;
 
 /// Output rows are computed in chunks of at most this many columns; scratch rows are rounded up to it.
 const MAX_BLOCK: usize = 64;
-/// Taps accumulated at once by the weight-gradient kernel.
-const TAP_GROUP: usize = 8;
 
 /// Output length of a strided correlation along one axis: `⌊(len + 2p − k)/s⌋ + 1` (PyTorch `Conv3d`).
 #[must_use]
@@ -82,7 +80,14 @@ impl Corr {
         Self::build(src, out, k, 1, k - 1 - k / 2, up)
     }
 
-    fn build(src: [usize; 3], out: [usize; 3], k: usize, stride: usize, off: usize, up: usize) -> Self {
+    fn build(
+        src: [usize; 3],
+        out: [usize; 3],
+        k: usize,
+        stride: usize,
+        off: usize,
+        up: usize,
+    ) -> Self {
         let extent = |axis: usize| {
             let need_out = (out[axis] - 1) * stride + k;
             let need_src = off + up * (src[axis] - 1) + 1;
@@ -157,34 +162,75 @@ fn block_for(wout: usize, lanes: usize) -> usize {
 }
 
 /// `out = bias + Σ_{td,th,t} w[td,th,t] · plane[row(od·s+td, oh·s+th) + offs[t] + ow]` for one plane.
+///
+/// `R` output rows (consecutive `oh`) are computed together: `R·B/lanes` independent accumulator chains hide
+/// the FMA latency, and the weight broadcast is shared.
 #[inline(always)]
-fn corr_rows<M: MulAdd, const B: usize>(g: &Corr, plane: &[f32], w: &[f32], bias: f32, out: &mut [f32]) {
+fn corr_rows<M: MulAdd, const B: usize, const R: usize>(
+    g: &Corr,
+    plane: &[f32],
+    w: &[f32],
+    bias: f32,
+    out: &mut [f32],
+) {
     let k = g.k;
     let [dout, hout, wout] = g.out;
     let s = g.stride;
+    let rstep = s * g.row;
     for od in 0..dout {
-        for oh in 0..hout {
-            let orow = &mut out[(od * hout + oh) * wout..][..wout];
-            let mut j0 = 0;
-            while j0 < wout {
-                let mut acc = [bias; B];
-                for td in 0..k {
-                    for th in 0..k {
-                        let base = ((od * s + td) * g.hp + oh * s + th) * g.row + j0;
-                        let wrow = &w[(td * k + th) * k..][..k];
-                        for (&wv, &off) in wrow.iter().zip(&g.offs) {
-                            let src: &[f32; B] = plane[base + off..][..B].try_into().unwrap();
-                            for l in 0..B {
-                                acc[l] = M::mul_add(wv, src[l], acc[l]);
-                            }
+        let mut oh = 0;
+        while oh < hout {
+            if oh + R > hout {
+                // tail rows one at a time
+                corr_row_block::<M, B, 1>(g, plane, w, bias, out, od, oh, wout, k, s, rstep);
+                oh += 1;
+                continue;
+            }
+            corr_row_block::<M, B, R>(g, plane, w, bias, out, od, oh, wout, k, s, rstep);
+            oh += R;
+        }
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn corr_row_block<M: MulAdd, const B: usize, const R: usize>(
+    g: &Corr,
+    plane: &[f32],
+    w: &[f32],
+    bias: f32,
+    out: &mut [f32],
+    od: usize,
+    oh: usize,
+    wout: usize,
+    k: usize,
+    s: usize,
+    rstep: usize,
+) {
+    let hout = g.out[1];
+    let mut j0 = 0;
+    while j0 < wout {
+        let mut acc = [[bias; B]; R];
+        for td in 0..k {
+            for th in 0..k {
+                let base = ((od * s + td) * g.hp + oh * s + th) * g.row + j0;
+                let wrow = &w[(td * k + th) * k..][..k];
+                for (&wv, &off) in wrow.iter().zip(&g.offs) {
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let src: &[f32; B] =
+                            plane[base + r * rstep + off..][..B].try_into().unwrap();
+                        for l in 0..B {
+                            a[l] = M::mul_add(wv, src[l], a[l]);
                         }
                     }
                 }
-                let n = (wout - j0).min(B);
-                orow[j0..j0 + n].copy_from_slice(&acc[..n]);
-                j0 += B;
             }
         }
+        let n = (wout - j0).min(B);
+        for (r, a) in acc.iter().enumerate() {
+            out[(od * hout + oh + r) * wout + j0..][..n].copy_from_slice(&a[..n]);
+        }
+        j0 += B;
     }
 }
 
@@ -197,11 +243,11 @@ fn corr_plane_impl<M: MulAdd, const LANES: usize>(
     out: &mut [f32],
 ) {
     match block_for(g.out[2], LANES) {
-        4 => corr_rows::<M, 4>(g, plane, w, bias, out),
-        8 => corr_rows::<M, 8>(g, plane, w, bias, out),
-        16 => corr_rows::<M, 16>(g, plane, w, bias, out),
-        32 => corr_rows::<M, 32>(g, plane, w, bias, out),
-        _ => corr_rows::<M, 64>(g, plane, w, bias, out),
+        4 => corr_rows::<M, 4, 2>(g, plane, w, bias, out),
+        8 => corr_rows::<M, 8, 2>(g, plane, w, bias, out),
+        16 => corr_rows::<M, 16, 2>(g, plane, w, bias, out),
+        32 => corr_rows::<M, 32, 2>(g, plane, w, bias, out),
+        _ => corr_rows::<M, 64, 2>(g, plane, w, bias, out),
     }
 }
 
@@ -209,54 +255,80 @@ multiversion! {
     fn corr_plane(g: &Corr, plane: &[f32], w: &[f32], bias: f32, out: &mut [f32]) => corr_plane_impl;
 }
 
-/// `acc[t] += Σ_{od,oh,ow} gy[od,oh,ow] · plane[row(od·s+td, oh·s+th) + offs[t] + ow]` for the taps of one
-/// `(td, th)` row pair; `gy` rows are zero-padded to a multiple of [`MAX_BLOCK`].
+/// `gw[td,th,t] += Σ_{od,oh,ow} gy[od,oh,ow] · plane[row(od·s+td, oh·s+th) + offs[t] + ow]`; `gy` rows are
+/// zero-padded to a multiple of [`MAX_BLOCK`].
+///
+/// The output depth `od` is the outer loop, so that the `k` padded depth slices it reads and its `gy`
+/// slice stay in cache while all `k²` row pairs are accumulated; taps are accumulated in registers
+/// (`G` at a time) and flushed to f64 once per `(od, td, th)`.
 #[inline(always)]
-fn wgrad_rows<M: MulAdd, const B: usize>(g: &Corr, plane: &[f32], gy: &[f32], gw: &mut [f64]) {
+fn wgrad_rows<M: MulAdd, const B: usize, const G: usize>(
+    g: &Corr,
+    plane: &[f32],
+    gy: &[f32],
+    gw: &mut [f64],
+) {
     let k = g.k;
     let [dout, hout, wout] = g.out;
     let grow = round_up(wout, MAX_BLOCK);
     let s = g.stride;
-    for td in 0..k {
-        for th in 0..k {
-            for t0 in (0..k).step_by(TAP_GROUP) {
-                let taps = &g.offs[t0..k.min(t0 + TAP_GROUP)];
-                let mut total = [0.0_f64; TAP_GROUP];
-                for od in 0..dout {
-                    let mut acc = [[0.0_f32; B]; TAP_GROUP];
+    for od in 0..dout {
+        for td in 0..k {
+            for th in 0..k {
+                for t0 in (0..k).step_by(G) {
+                    let taps: &[usize; G] = g.offs[t0..t0 + G].try_into().unwrap();
+                    let mut acc = [[0.0_f32; B]; G];
                     for oh in 0..hout {
                         let gbase = (od * hout + oh) * grow;
                         let base = ((od * s + td) * g.hp + oh * s + th) * g.row;
                         let mut j0 = 0;
                         while j0 < wout {
                             let gch: &[f32; B] = gy[gbase + j0..][..B].try_into().unwrap();
-                            for (a, &off) in acc.iter_mut().zip(taps) {
-                                let src: &[f32; B] = plane[base + off + j0..][..B].try_into().unwrap();
+                            for t in 0..G {
+                                let src: &[f32; B] =
+                                    plane[base + taps[t] + j0..][..B].try_into().unwrap();
                                 for l in 0..B {
-                                    a[l] = M::mul_add(gch[l], src[l], a[l]);
+                                    acc[t][l] = M::mul_add(gch[l], src[l], acc[t][l]);
                                 }
                             }
                             j0 += B;
                         }
                     }
-                    for (tot, a) in total.iter_mut().zip(&acc) {
-                        *tot += a.iter().map(|&v| f64::from(v)).sum::<f64>();
+                    let out = &mut gw[(td * k + th) * k + t0..][..G];
+                    for (o, a) in out.iter_mut().zip(&acc) {
+                        *o += a.iter().map(|&v| f64::from(v)).sum::<f64>();
                     }
-                }
-                for (i, tot) in total.iter().take(taps.len()).enumerate() {
-                    gw[(td * k + th) * k + t0 + i] += tot;
                 }
             }
         }
     }
 }
 
+/// `wgrad_rows` with the tap-group size `G` a compile-time constant dividing `k` (so that the `G`
+/// accumulators live in registers).
 #[inline(always)]
-fn wgrad_plane_impl<M: MulAdd, const LANES: usize>(g: &Corr, plane: &[f32], gy: &[f32], gw: &mut [f64]) {
+fn wgrad_rows_k<M: MulAdd, const B: usize>(g: &Corr, plane: &[f32], gy: &[f32], gw: &mut [f64]) {
+    match g.k {
+        3 => wgrad_rows::<M, B, 3>(g, plane, gy, gw),
+        5 => wgrad_rows::<M, B, 5>(g, plane, gy, gw),
+        7 => wgrad_rows::<M, B, 7>(g, plane, gy, gw),
+        k if k % 4 == 0 => wgrad_rows::<M, B, 4>(g, plane, gy, gw),
+        k if k % 3 == 0 => wgrad_rows::<M, B, 3>(g, plane, gy, gw),
+        _ => wgrad_rows::<M, B, 1>(g, plane, gy, gw),
+    }
+}
+
+#[inline(always)]
+fn wgrad_plane_impl<M: MulAdd, const LANES: usize>(
+    g: &Corr,
+    plane: &[f32],
+    gy: &[f32],
+    gw: &mut [f64],
+) {
     match LANES {
-        4 => wgrad_rows::<M, 4>(g, plane, gy, gw),
-        8 => wgrad_rows::<M, 8>(g, plane, gy, gw),
-        _ => wgrad_rows::<M, 16>(g, plane, gy, gw),
+        4 => wgrad_rows_k::<M, 8>(g, plane, gy, gw),
+        8 => wgrad_rows_k::<M, 16>(g, plane, gy, gw),
+        _ => wgrad_rows_k::<M, 16>(g, plane, gy, gw),
     }
 }
 
@@ -279,12 +351,14 @@ fn correlate(src: &[f32], src_dims: Dims5, g: &Corr, w: &[f32], bias: Option<&[f
     if out_plane == 0 {
         return out;
     }
-    out.par_chunks_mut(out_plane).enumerate().for_each_init(Vec::new, |plane, (nc, o)| {
-        let ch = nc % c;
-        g.fill(&src[nc * src_plane..][..src_plane], plane);
-        let b = bias.map_or(0.0, |b| b[ch]);
-        corr_plane(g, plane, &w[ch * k3..][..k3], b, o);
-    });
+    out.par_chunks_mut(out_plane)
+        .enumerate()
+        .for_each_init(Vec::new, |plane, (nc, o)| {
+            let ch = nc % c;
+            g.fill(&src[nc * src_plane..][..src_plane], plane);
+            let b = bias.map_or(0.0, |b| b[ch]);
+            corr_plane(g, plane, &w[ch * k3..][..k3], b, o);
+        });
     out
 }
 
@@ -292,7 +366,14 @@ fn correlate(src: &[f32], src_dims: Dims5, g: &Corr, w: &[f32], bias: Option<&[f
 ///
 /// `x`: `dims` (NCDHW); `w`: `C·k³`; `bias`: `C`. Returns the output and its shape.
 #[must_use]
-pub(crate) fn forward(x: &[f32], dims: Dims5, w: &[f32], k: usize, bias: Option<&[f32]>, stride: usize) -> (Vec<f32>, Dims5) {
+pub(crate) fn forward(
+    x: &[f32],
+    dims: Dims5,
+    w: &[f32],
+    k: usize,
+    bias: Option<&[f32]>,
+    stride: usize,
+) -> (Vec<f32>, Dims5) {
     let out = spatial(dims).map(|l| conv_out_len(l, k, stride));
     let g = Corr::gather(spatial(dims), out, k, stride);
     let y = correlate(x, dims, &g, w, bias);
@@ -302,17 +383,44 @@ pub(crate) fn forward(x: &[f32], dims: Dims5, w: &[f32], k: usize, bias: Option<
 /// Input gradient of [`forward`] (= the depthwise transposed convolution of `gy` when `in_spatial` is the
 /// transposed output size): `gy` of shape `gy_dims`, result of shape `(N, C, in_spatial)`.
 #[must_use]
-pub(crate) fn input_grad(gy: &[f32], gy_dims: Dims5, w: &[f32], k: usize, stride: usize, in_spatial: [usize; 3], bias: Option<&[f32]>) -> (Vec<f32>, Dims5) {
+pub(crate) fn input_grad(
+    gy: &[f32],
+    gy_dims: Dims5,
+    w: &[f32],
+    k: usize,
+    stride: usize,
+    in_spatial: [usize; 3],
+    bias: Option<&[f32]>,
+) -> (Vec<f32>, Dims5) {
     let k3 = k * k * k;
-    let flipped: Vec<f32> = w.chunks_exact(k3).flat_map(|wc| wc.iter().rev().copied()).collect();
+    let flipped: Vec<f32> = w
+        .chunks_exact(k3)
+        .flat_map(|wc| wc.iter().rev().copied())
+        .collect();
     let g = Corr::scatter(spatial(gy_dims), in_spatial, k, stride);
     let y = correlate(gy, gy_dims, &g, &flipped, bias);
-    (y, [gy_dims[0], gy_dims[1], in_spatial[0], in_spatial[1], in_spatial[2]])
+    (
+        y,
+        [
+            gy_dims[0],
+            gy_dims[1],
+            in_spatial[0],
+            in_spatial[1],
+            in_spatial[2],
+        ],
+    )
 }
 
 /// Weight gradient of [`forward`]: `w̄[c, t] = Σ_{n,o} ȳ[n,c,o] · x[n,c,o·s + t − p]`; returns `C·k³` values.
 #[must_use]
-pub(crate) fn weight_grad(x: &[f32], dims: Dims5, gy: &[f32], gy_spatial: [usize; 3], k: usize, stride: usize) -> Vec<f32> {
+pub(crate) fn weight_grad(
+    x: &[f32],
+    dims: Dims5,
+    gy: &[f32],
+    gy_spatial: [usize; 3],
+    k: usize,
+    stride: usize,
+) -> Vec<f32> {
     let [n, c, ..] = dims;
     let k3 = k * k * k;
     let g = Corr::gather(spatial(dims), gy_spatial, k, stride);
@@ -332,7 +440,10 @@ pub(crate) fn weight_grad(x: &[f32], dims: Dims5, gy: &[f32], gy_spatial: [usize
                 gpad.clear();
                 gpad.resize(gy_spatial[0] * gy_spatial[1] * grow, 0.0);
                 let src = &gy[nc * gy_plane..][..gy_plane];
-                for (dst, row) in gpad.chunks_exact_mut(grow).zip(src.chunks_exact(gy_spatial[2])) {
+                for (dst, row) in gpad
+                    .chunks_exact_mut(grow)
+                    .zip(src.chunks_exact(gy_spatial[2]))
+                {
                     dst[..row.len()].copy_from_slice(row);
                 }
                 wgrad_plane(&g, plane, gpad, &mut gw);
