@@ -101,15 +101,12 @@ fn apply_setting(s: &mut Settings, key: &str, v: &Value) -> Result<()> {
         "label" => {
             s.label = u32::try_from(as_int("label", v)?).map_err(|_| invalid("label", v, "> 0"))?;
         }
-        "label_channel" => {
-            if as_int("label_channel", v)? != 0 {
-                return Err(Error::Unsupported("label_channel other than 0"));
-            }
+        "label_channel" if as_int("label_channel", v)? != 0 => {
+            return Err(Error::Unsupported("label_channel other than 0"));
         }
-        "binWidth" => {
-            if !matches!(s.binning, Binning::Count(_)) {
-                s.binning = Binning::Width(as_f64("binWidth", v)?);
-            }
+        // binCount overrides binWidth whatever their order.
+        "binWidth" if !matches!(s.binning, Binning::Count(_)) => {
+            s.binning = Binning::Width(as_f64("binWidth", v)?);
         }
         "binCount" => s.binning = Binning::Count(as_usize("binCount", v)?),
         "voxelArrayShift" => s.voxel_array_shift = as_f64("voxelArrayShift", v)?,
@@ -176,10 +173,8 @@ fn apply_setting(s: &mut Settings, key: &str, v: &Value) -> Result<()> {
         "gldm_a" => s.texture.gldm_a = as_f64("gldm_a", v)?,
         "force2D" => s.texture.force_2d = as_bool("force2D", v)?,
         "force2Ddimension" => s.texture.force_2d_dimension = as_usize("force2Ddimension", v)?,
-        "correctMask" => {
-            if as_bool("correctMask", v)? {
-                return Err(Error::Unsupported("correctMask"));
-            }
+        "correctMask" if as_bool("correctMask", v)? => {
+            return Err(Error::Unsupported("correctMask"));
         }
         // Filter-only keys (and keys already rejected by `apply_settings_map`).
         _ => {}
