@@ -40,7 +40,7 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// `n × p` standard-normal features; `y = 1` when `Σ_{j∈informative} β_j x_j + 0.5·ε > 0.6` (~30 % positives).
+/// `n × p` standard-normal features; `y = 1` when `Σ_{j∈informative} β_j x_j / √k + 0.3·ε > 0.6, β_j = 1 − 0.05·j` (~30 % positives).
 pub fn synthetic(n: usize, p: usize, informative: &[usize], seed: u64) -> (Array2<f64>, Vec<u8>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = Array2::from_shape_fn((n, p), |_| normal(&mut rng));
@@ -49,9 +49,9 @@ pub fn synthetic(n: usize, p: usize, informative: &[usize], seed: u64) -> (Array
             let s: f64 = informative
                 .iter()
                 .enumerate()
-                .map(|(k, &j)| (1.0 - 0.1 * k as f64) * x[[i, j]])
+                .map(|(k, &j)| (1.0 - 0.05 * k as f64) * x[[i, j]])
                 .sum();
-            u8::from(s / (informative.len() as f64).sqrt() + 0.5 * normal(&mut rng) > 0.6)
+            u8::from(s / (informative.len() as f64).sqrt() + 0.3 * normal(&mut rng) > 0.6)
         })
         .collect();
     (x, y)
