@@ -4,6 +4,9 @@
 //! initialise a large-kernel network from a trained small-kernel one by trilinearly resampling every
 //! convolution kernel whose spatial size differs and copying everything else bit-exactly. Works on named
 //! tensors (safetensors or PyTorch checkpoints) and does not depend on any model crate.
+//!
+//! See the crate README (included below) for the API overview.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 mod checkpoint;
