@@ -67,30 +67,32 @@ fn direction_counts(vol: &LevelVolume, off: Offset, nr: usize) -> Vec<f64> {
     let mut multi = false;
     let delta = vol.deltas(&[off])[0];
     let record = |m: &mut Vec<f64>, gl: u32, rl: usize| m[(gl as usize - 1) * nr + rl] += 1.0;
+    // a line starts where the previous voxel along −off is outside the array: at index 0 of a dimension
+    // moving forward, at its last index when moving backward
+    let start = |d: usize, c: usize| match off[d].signum() {
+        1 => c == 0,
+        -1 => c + 1 == vol.shape[d],
+        _ => false,
+    };
+    let steps = |d: usize, c: usize| match off[d].signum() {
+        1 => vol.shape[d] - c,
+        -1 => c + 1,
+        _ => usize::MAX,
+    };
+    let x_start = if off[2] < 0 { nx - 1 } else { 0 };
     for z in 0..nz {
         for y in 0..ny {
-            for x in 0..nx {
-                let c = [z, y, x];
-                // the first voxel of its line: the previous one along −off is outside the array;
-                // the line then holds `len` voxels
-                let mut first = false;
-                let mut len = usize::MAX;
-                for d in 0..3 {
-                    match off[d].signum() {
-                        1 => {
-                            first |= c[d] == 0;
-                            len = len.min(vol.shape[d] - c[d]);
-                        }
-                        -1 => {
-                            first |= c[d] + 1 == vol.shape[d];
-                            len = len.min(c[d] + 1);
-                        }
-                        _ => {}
-                    }
-                }
-                if !first {
-                    continue;
-                }
+            let row_starts = start(0, z) || start(1, y);
+            let xs = if row_starts {
+                0..nx
+            } else if off[2] != 0 {
+                x_start..x_start + 1
+            } else {
+                0..0
+            };
+            let len_zy = steps(0, z).min(steps(1, y));
+            for x in xs {
+                let len = len_zy.min(steps(2, x));
                 let (mut gl, mut rl, mut elements) = (0u32, 0usize, 0usize);
                 let mut idx = vol.index(z, y, x);
                 for _ in 0..len {
