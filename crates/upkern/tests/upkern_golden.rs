@@ -191,3 +191,44 @@ fn resizing_keeps_dtype_and_is_identity_for_equal_sizes() -> anyhow::Result<()> 
     assert!(max_abs_diff(&w5_f64, &unit["w5"]) <= 1e-6);
     Ok(())
 }
+
+/// MedNeXt-M k3 (in 3, nc 2, DS; key listing of the original repository, `keys_M_k3_in3_nc2_original.txt`)
+/// → k5: exactly the 42 depthwise `conv1.weight` tensors are resized, the other 323 copied (mednext.md §12).
+#[test]
+fn medium_k3_to_k5_resizes_exactly_the_42_depthwise_kernels() -> anyhow::Result<()> {
+    let listing = std::fs::read_to_string(data("keys_M_k3_in3_nc2_original.txt"))?;
+    let mut source = upkern::NamedTensors::new();
+    let mut target = BTreeMap::new();
+    for line in listing.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, shape) = line.split_once('\t').expect("key<TAB>shape");
+        let shape: Vec<usize> = shape
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .filter_map(|d| d.trim().parse().ok())
+            .collect();
+        let mut k5 = shape.clone();
+        if k5.len() == 5 && k5[2..] == [3, 3, 3] {
+            k5[2..].iter_mut().for_each(|d| *d = 5);
+        }
+        source.insert(
+            key.to_owned(),
+            Tensor::zeros(shape, DType::F32, &Device::Cpu)?,
+        );
+        target.insert(key.to_owned(), k5);
+    }
+    let (out, report) = upkern(&source, &target)?;
+    assert_eq!(
+        (out.len(), report.resized.len(), report.copied.len()),
+        (365, 42, 323)
+    );
+    assert!(report
+        .resized_keys()
+        .iter()
+        .all(|k| k.ends_with(".conv1.weight")));
+    let values: usize = out.values().map(|t| t.elem_count()).sum();
+    assert_eq!(
+        values, 18_262_827,
+        "MedNeXt-M k5 parameter count (mednext.md §8)"
+    );
+    Ok(())
+}
