@@ -1,7 +1,7 @@
 //! Whole-network timings of MedNeXt v1 (seeded random weights, batch 1, f32, CPU).
 //!
 //! Reference timings of the original PyTorch implementation on the same configurations:
-//! `benches/compare_mednext.py` (prints the Rust/PyTorch ratio). Configurations follow
+//! `benches/compare_mednext_forward.py` (prints the Rust/PyTorch ratio). Configurations follow
 //! `reference/mednext.md` §15: MedNeXt-M, in 3, 2 classes, deep supervision on.
 //!
 //! ```text

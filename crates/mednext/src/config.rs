@@ -218,6 +218,18 @@ impl MedNextConfig {
     /// | B | [2,3,4,4,4,4,4,3,2] | [2; 9] | None |
     /// | M | [2,3,4,4,4,4,4,3,2] | [3,4,4,4,4,4,4,4,3] | outside_block |
     /// | L | [3,4,8,8,8,8,8,4,3] | [3,4,8,8,8,8,8,4,3] | outside_block |
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mednext::{MedNextConfig, Preset};
+    ///
+    /// // nnUNetTrainerV2_MedNeXt_M_kernel5 with 3 input phases and 2 classes.
+    /// let cfg = MedNextConfig::preset(Preset::M, 3, 2, 5).with_deep_supervision(true);
+    /// assert_eq!(cfg, MedNextConfig::medium(3, 2, 5).with_deep_supervision(true));
+    /// assert_eq!(mednext::parameter_count(&cfg)?, 18_262_827);
+    /// # Ok::<(), mednext::Error>(())
+    /// ```
     #[must_use]
     pub fn preset(
         preset: Preset,

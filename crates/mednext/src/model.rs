@@ -55,6 +55,28 @@ fn stage(
 /// # Errors
 /// [`Error::InvalidParameter`] from [`MedNextConfig::check`]; [`Error::Candle`] when `vb` lacks a tensor or
 /// holds it with another shape (use [`MedNext::from_named_tensors`] for typed key errors).
+///
+/// # Examples
+///
+/// ```
+/// use candle_core::{DType, Device, Tensor};
+/// use candle_nn::{VarBuilder, VarMap};
+/// use mednext::{ExpRatio, MedNextConfig};
+///
+/// let cfg = MedNextConfig {
+///     in_channels: 1, n_channels: 2, n_classes: 3, exp_r: ExpRatio::Uniform(2), kernel_size: Some(3),
+///     deep_supervision: true, block_counts: vec![1; 9], ..MedNextConfig::default()
+/// };
+/// let varmap = VarMap::new();
+/// let model = mednext::mednext(&cfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+/// let x = Tensor::zeros((1, 1, 32, 16, 16), DType::F32, &Device::Cpu)?;
+/// let outs = model.forward(&x)?;
+/// let shapes: Vec<_> = outs.iter().map(|o| o.dims().to_vec()).collect();
+/// assert_eq!(shapes[0], [1, 3, 32, 16, 16]); // full resolution first
+/// assert_eq!(shapes[4], [1, 3, 2, 1, 1]); // bottleneck head at 1/16
+/// assert!(model.forward(&Tensor::zeros((1, 1, 24, 16, 16), DType::F32, &Device::Cpu)?).is_err());
+/// # Ok::<(), mednext::Error>(())
+/// ```
 pub fn mednext(cfg: &MedNextConfig, vb: VarBuilder) -> Result<MedNext> {
     cfg.check()?;
     let c = cfg.n_channels;

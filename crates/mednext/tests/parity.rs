@@ -198,3 +198,46 @@ fn variants_match_pytorch() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/* Structure of the up block (reference/mednext.md §4, checked numerically there on the original): the
+transposed depthwise conv gives 2D−1, the (1,0) pad prepends one zero plane per spatial axis, so before the skip
+is added the plane at index 0 of every spatial axis is exactly 0 — with and without the residual conv. */
+#[test]
+fn up_block_output_has_zero_leading_planes() -> anyhow::Result<()> {
+    use candle_nn::{VarBuilder, VarMap};
+    use mednext::{BlockConfig, Resample};
+    for residual in [false, true] {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let cfg = BlockConfig {
+            in_channels: 4,
+            out_channels: 2,
+            exp_r: 2,
+            kernel_size: 3,
+            residual,
+            resample: Resample::Up,
+            ..BlockConfig::default()
+        };
+        let up = mednext::up_block(cfg, vb)?;
+        let x = Tensor::randn(0f32, 1.0, (1, 4, 3, 5, 4), &Device::Cpu)?;
+        let y = candle_core::Module::forward(&up, &x)?;
+        assert_eq!(y.dims(), [1, 2, 6, 10, 8]);
+        for axis in 2..5 {
+            let plane = y
+                .narrow(axis, 0, 1)?
+                .abs()?
+                .flatten_all()?
+                .max(0)?
+                .to_scalar::<f32>()?;
+            assert_eq!(plane, 0.0, "axis {axis}, residual {residual}");
+            let next = y
+                .narrow(axis, 1, 1)?
+                .abs()?
+                .flatten_all()?
+                .max(0)?
+                .to_scalar::<f32>()?;
+            assert!(next > 0.0);
+        }
+    }
+    Ok(())
+}
