@@ -94,3 +94,63 @@ pub fn score_masks(pred: ArrayView3<'_, bool>, gt: ArrayView3<'_, bool>) -> Resu
         norm_hd: norm_hd(hd95_vox),
     })
 }
+
+/// Collects per-case Task 1 scores with their subgroups and summarises them with [`crate::task1_score`]
+/// (an accumulator on top of the pure functions, MONAI-style).
+///
+/// # Examples
+/// ```
+/// use medmetrics::{mamamia::{CaseScore, Task1Accumulator}, Subgroups};
+/// let mut acc = Task1Accumulator::new();
+/// acc.push(CaseScore { dice: 0.8, hd95_vox: 3.0, norm_hd: 0.02 }, Subgroups::default());
+/// acc.push(CaseScore { dice: 0.6, hd95_vox: 15.0, norm_hd: 0.1 }, Subgroups::default());
+/// let s = acc.score().unwrap();
+/// assert!((s.performance - 0.5 * (0.7 + 1.0 - 0.06)).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Task1Accumulator {
+    cases: Vec<crate::Task1Case>,
+}
+
+impl Task1Accumulator {
+    /// An empty accumulator.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one case.
+    pub fn push(&mut self, score: CaseScore, subgroups: crate::Subgroups) {
+        self.cases.push(crate::Task1Case {
+            dice: score.dice,
+            norm_hd: score.norm_hd,
+            subgroups,
+        });
+    }
+
+    /// The number of cases.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// Whether no case was added.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    /// The cases added so far.
+    #[must_use]
+    pub fn cases(&self) -> &[crate::Task1Case] {
+        &self.cases
+    }
+
+    /// Performance, fairness and ranking of the cases so far.
+    ///
+    /// # Errors
+    /// As [`crate::task1_score`].
+    pub fn score(&self) -> Result<crate::Task1Score> {
+        crate::task1_score(&self.cases)
+    }
+}

@@ -56,15 +56,23 @@ pub fn binary_mask<T: LabelValue>(
     labels: ArrayView3<'_, T>,
     what: &'static str,
 ) -> Result<ndarray::Array3<bool>> {
-    if let Some((index, v)) = labels
-        .indexed_iter()
-        .map(|(i, &v)| (i, v.to_f64()))
-        .find(|&(_, v)| v != 0.0 && v != 1.0)
-    {
+    let bad = |v: f64| v != 0.0 && v != 1.0;
+    let first_bad = match labels.as_slice() {
+        // Fast path: one linear scan of the contiguous data.
+        Some(s) => s.iter().position(|&v| bad(v.to_f64())).map(|i| {
+            let (_, ny, nx) = labels.dim();
+            ((i / (ny * nx), (i / nx) % ny, i % nx), s[i].to_f64())
+        }),
+        None => labels
+            .indexed_iter()
+            .map(|(i, &v)| (i, v.to_f64()))
+            .find(|&(_, v)| bad(v)),
+    };
+    if let Some((index, value)) = first_bad {
         return Err(Error::NonBinary {
             what,
             index: vec![index.0, index.1, index.2],
-            value: v,
+            value,
         });
     }
     Ok(labels.mapv(|v| v.to_f64() == 1.0))
