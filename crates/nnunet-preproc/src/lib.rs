@@ -58,6 +58,8 @@ pub mod plans;
 pub mod preprocessor;
 pub mod resample;
 pub mod target_spacing;
+mod gaussian;
+mod sliding_window;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
@@ -89,6 +91,11 @@ pub use preprocessor::{preprocess_case, CaseProperties, PreprocessedCase};
 pub use resample::{
     compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order,
     ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
+};
+pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
+pub use sliding_window::{
+    compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window, sliding_window_tiles,
+    SlidingWindow, SlidingWindowConfig, TileWeighting, TtaAveraging,
 };
 pub use target_spacing::{
     target_spacing, target_spacing_with, transpose_backward, transpose_forward,

@@ -1,0 +1,435 @@
+//! Sliding-window inference, model-independent: padding to the patch, tile positions, Gaussian-weighted
+//! accumulation in **f32**, mirroring test-time augmentation and fold ensembles.
+//!
+//! ```text
+//! pad:    data → max(shape, patch) per axis, constant 0, centred (the odd voxel goes to the high side)
+//! steps:  n_a = ⌈(size_a − patch_a) / (patch_a · step)⌉ + 1,   t_a[i] = round_half_even(i · (size_a − patch_a)/(n_a − 1))
+//! tile:   P = (1/|M|) Σ_{m ∈ M} flip_m( net( flip_m(x_tile) ) )          v2: logits averaged
+//!         P = (1/|M|) Σ_{m ∈ M} softmax( flip_m( net( flip_m(x_tile) ) ) ) v1: probabilities averaged
+//!         M = {∅} ∪ every non-empty subset of the mirror axes (8 passes for 3 axes)
+//! acc:    A[:, tile] += P · g,   W[tile] += g          (g: `compute_gaussian`, or 1 without Gaussian)
+//! output: A / W, the padding removed  → (K, z, y, x)   (v2: logits, v1: probabilities)
+//! ```
+//!
+//! nnU-Net v2 accumulates in fp16 (reconstruction errors up to 0.5 with an identity network,
+//! `/work/shared/reference/nnunet.md` §7.2); both accumulators here are f32. Tiles are visited in nnU-Net's
+//! order (axis 0 outermost), so sums are formed in the same order.
+//!
+//! The predictor is any `FnMut(ArrayView4<f32>) -> Result<Array4<f32>, E>` taking one tile `(C, pz, py, px)`
+//! (standard layout) and returning `(K, pz, py, px)` logits; `E: From<nnunet_preproc::Error>` so that a model
+//! crate's error type (or `anyhow::Error`) flows through unchanged.
+//!
+//! References (read, not copied): nnU-Net v2.8.1 `nnunetv2/inference/predict_from_raw_data.py`
+//! (`predict_sliding_window_return_logits`, `_internal_predict_sliding_window_return_logits`,
+//! `_internal_get_sliding_window_slicers`, `_internal_maybe_mirror_and_predict`),
+//! `nnunetv2/inference/sliding_window_prediction.py` (`compute_steps_for_sliding_window`, `compute_gaussian`),
+//! `acvl_utils` `pad_nd_image`; nnU-Net v1 `nnunet/network_architecture/neural_network.py`
+//! (`_internal_predict_3D_3Dconv_tiled`, `_internal_maybe_mirror_and_pred_3D`).
+
+use ndarray::{s, Array3, Array4, ArrayView4, Axis, Zip};
+
+use crate::error::{Error, Result};
+use crate::gaussian::{compute_gaussian, gaussian_peak};
+use crate::plans::Flavour;
+
+/// How one tile's TTA passes are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TtaAveraging {
+    /// Mean of the raw logits (nnU-Net v2); the output is averaged logits.
+    #[default]
+    Logits,
+    /// Mean of the softmax probabilities over the class axis (nnU-Net v1, MedNeXt); the output is probabilities.
+    Softmax,
+}
+
+/// How tiles are weighted where they overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TileWeighting {
+    /// The Gaussian importance map ([`compute_gaussian`], σ = patch/8).
+    #[default]
+    Gaussian,
+    /// Every voxel of a tile weighs 1 (plain mean of overlapping tiles).
+    Constant,
+}
+
+/// Sliding-window settings. `Default` = nnU-Net v2 (step 0.5, Gaussian peak 10, mirroring over all three axes,
+/// logits averaged); [`SlidingWindowConfig::v1`] = nnU-Net v1 / MedNeXt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlidingWindowConfig {
+    /// Tile step as a fraction of the patch (nnU-Net `tile_step_size`, 0.5); in `(0, 1]`.
+    pub step: f64,
+    /// Mirror axes of the TTA, spatial `[z, y, x]`; all `false` disables TTA (one pass).
+    pub mirror_axes: [bool; 3],
+    /// Tile weighting.
+    pub weighting: TileWeighting,
+    /// Peak of the Gaussian map (v2: 10, v1: 1); only the ratio matters in f32.
+    pub gaussian_peak: f64,
+    /// How the TTA passes are combined.
+    pub averaging: TtaAveraging,
+}
+
+impl Default for SlidingWindowConfig {
+    fn default() -> Self {
+        Self::for_flavour(Flavour::V2)
+    }
+}
+
+impl SlidingWindowConfig {
+    /// The defaults of a flavour: step 0.5, Gaussian, all mirror axes; v2 averages logits with peak 10, v1
+    /// averages softmax probabilities with peak 1.
+    #[must_use]
+    pub fn for_flavour(flavour: Flavour) -> Self {
+        SlidingWindowConfig {
+            step: 0.5,
+            mirror_axes: [true; 3],
+            weighting: TileWeighting::Gaussian,
+            gaussian_peak: gaussian_peak(flavour),
+            averaging: match flavour {
+                Flavour::V1 => TtaAveraging::Softmax,
+                Flavour::V2 => TtaAveraging::Logits,
+            },
+        }
+    }
+
+    /// [`SlidingWindowConfig::for_flavour`]`(Flavour::V1)`.
+    #[must_use]
+    pub fn v1() -> Self {
+        Self::for_flavour(Flavour::V1)
+    }
+
+    /// The same settings without mirroring (`--disable_tta`).
+    #[must_use]
+    pub fn without_tta(mut self) -> Self {
+        self.mirror_axes = [false; 3];
+        self
+    }
+
+    /// The mirror-axis combinations visited, in nnU-Net v2's order: `[]`, then
+    /// `itertools.combinations(axes, 1)`, `(…, 2)`, `(…, 3)`.
+    #[must_use]
+    pub fn mirror_combinations(&self) -> Vec<Vec<usize>> {
+        let axes: Vec<usize> = (0..3).filter(|&a| self.mirror_axes[a]).collect();
+        let mut out = vec![vec![]];
+        for size in 1..=axes.len() {
+            // Lexicographic combinations of `size` elements (itertools.combinations order).
+            let n = axes.len();
+            let mut idx: Vec<usize> = (0..size).collect();
+            loop {
+                out.push(idx.iter().map(|&i| axes[i]).collect());
+                let Some(i) = (0..size).rev().find(|&i| idx[i] != i + n - size) else {
+                    break;
+                };
+                idx[i] += 1;
+                for j in i + 1..size {
+                    idx[j] = idx[j - 1] + 1;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Tile start positions along one axis (nnU-Net's `compute_steps_for_sliding_window`, formula in the module
+/// docs; `np.round` is round-half-to-even).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] if `size < patch`, `patch == 0` or `step ∉ (0, 1]`.
+///
+/// # Examples
+/// ```
+/// use nnunet_preproc::compute_steps_for_sliding_window;
+/// assert_eq!(compute_steps_for_sliding_window(110, 64, 0.5).unwrap(), vec![0, 23, 46]);
+/// assert_eq!(compute_steps_for_sliding_window(160, 128, 0.5).unwrap(), vec![0, 32]);
+/// ```
+pub fn compute_steps_for_sliding_window(size: usize, patch: usize, step: f64) -> Result<Vec<usize>> {
+    if !(step > 0.0 && step <= 1.0) {
+        return Err(Error::InvalidParameter {
+            key: "step",
+            reason: format!("tile step must lie in (0, 1], got {step}"),
+        });
+    }
+    if patch == 0 || size < patch {
+        return Err(Error::InvalidParameter {
+            key: "patch",
+            reason: format!("patch {patch} must be ≥ 1 and ≤ the (padded) size {size}"),
+        });
+    }
+    let target = patch as f64 * step;
+    let n = ((size - patch) as f64 / target).ceil() as usize + 1;
+    if n == 1 {
+        return Ok(vec![0]);
+    }
+    let actual = (size - patch) as f64 / (n - 1) as f64;
+    Ok((0..n)
+        .map(|i| (actual * i as f64).round_ties_even() as usize)
+        .collect())
+}
+
+/// The tile origins `[z, y, x]` of a (padded) volume, axis 0 outermost (nnU-Net's slicer order).
+///
+/// # Errors
+/// As [`compute_steps_for_sliding_window`].
+pub fn sliding_window_tiles(
+    shape: [usize; 3],
+    patch: [usize; 3],
+    step: f64,
+) -> Result<Vec<[usize; 3]>> {
+    let s0 = compute_steps_for_sliding_window(shape[0], patch[0], step)?;
+    let s1 = compute_steps_for_sliding_window(shape[1], patch[1], step)?;
+    let s2 = compute_steps_for_sliding_window(shape[2], patch[2], step)?;
+    let mut out = Vec::with_capacity(s0.len() * s1.len() * s2.len());
+    for &a in &s0 {
+        for &b in &s1 {
+            for &c in &s2 {
+                out.push([a, b, c]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The padding `(below, above)` per spatial axis that brings `shape` to at least `patch` (`pad_nd_image`):
+/// `d = max(patch − shape, 0)`, `below = d // 2`, `above = d − below`.
+#[must_use]
+pub fn padding_for_patch(shape: [usize; 3], patch: [usize; 3]) -> [(usize, usize); 3] {
+    std::array::from_fn(|a| {
+        let d = patch[a].saturating_sub(shape[a]);
+        (d / 2, d - d / 2)
+    })
+}
+
+/// A sliding-window predictor for one patch size and configuration; caches the Gaussian map.
+#[derive(Debug, Clone)]
+pub struct SlidingWindow {
+    patch: [usize; 3],
+    config: SlidingWindowConfig,
+    weights: Option<Array3<f32>>,
+}
+
+impl SlidingWindow {
+    /// Validates the configuration and builds the importance map.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an empty patch axis, a step outside `(0, 1]` or a bad Gaussian peak.
+    pub fn new(patch: [usize; 3], config: SlidingWindowConfig) -> Result<Self> {
+        compute_steps_for_sliding_window(patch[0].max(1), patch[0].max(1), config.step)?;
+        let weights = match config.weighting {
+            TileWeighting::Gaussian => Some(compute_gaussian(patch, 1.0 / 8.0, config.gaussian_peak)?),
+            TileWeighting::Constant => {
+                if patch.contains(&0) {
+                    return Err(Error::InvalidParameter {
+                        key: "patch",
+                        reason: format!("every axis must be ≥ 1, got {patch:?}"),
+                    });
+                }
+                None
+            }
+        };
+        Ok(SlidingWindow {
+            patch,
+            config,
+            weights,
+        })
+    }
+
+    /// The patch size.
+    #[must_use]
+    pub fn patch(&self) -> [usize; 3] {
+        self.patch
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &SlidingWindowConfig {
+        &self.config
+    }
+
+    /// The importance map (`None` for [`TileWeighting::Constant`]).
+    #[must_use]
+    pub fn weights(&self) -> Option<&Array3<f32>> {
+        self.weights.as_ref()
+    }
+
+    /// Predicts a whole volume `data (C, z, y, x)` → `(n_classes, z, y, x)` (module docs for the formula).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] (converted into `E`) if the predictor returns a shape other than
+    /// `(n_classes, pz, py, px)`, [`Error::InvalidParameter`] for `n_classes == 0` or an empty volume; the
+    /// predictor's own errors are passed through.
+    pub fn predict<E, F>(&self, data: ArrayView4<'_, f32>, n_classes: usize, mut predictor: F) -> std::result::Result<Array4<f32>, E>
+    where
+        E: From<Error>,
+        F: FnMut(ArrayView4<'_, f32>) -> std::result::Result<Array4<f32>, E>,
+    {
+        let (c, d0, d1, d2) = data.dim();
+        if n_classes == 0 || c == 0 || d0 * d1 * d2 == 0 {
+            return Err(Error::InvalidParameter {
+                key: "data",
+                reason: format!("need ≥ 1 class, ≥ 1 channel and a non-empty volume, got {n_classes} classes and data {:?}", data.shape()),
+            }
+            .into());
+        }
+        let p = self.patch;
+        let pad = padding_for_patch([d0, d1, d2], p);
+        let padded_shape: [usize; 3] = std::array::from_fn(|a| [d0, d1, d2][a] + pad[a].0 + pad[a].1);
+        let padded_owned;
+        let padded: ArrayView4<'_, f32> = if pad.iter().any(|&(lo, hi)| lo + hi > 0) {
+            let mut a = Array4::<f32>::zeros((c, padded_shape[0], padded_shape[1], padded_shape[2]));
+            a.slice_mut(s![.., pad[0].0..pad[0].0 + d0, pad[1].0..pad[1].0 + d1, pad[2].0..pad[2].0 + d2])
+                .assign(&data);
+            padded_owned = a;
+            padded_owned.view()
+        } else {
+            data.reborrow()
+        };
+        let tiles = sliding_window_tiles(padded_shape, p, self.config.step)?;
+        let combos = self.config.mirror_combinations();
+        let inv_passes = 1.0 / combos.len() as f32;
+        let mut acc = Array4::<f32>::zeros((n_classes, padded_shape[0], padded_shape[1], padded_shape[2]));
+        let mut wsum = Array3::<f32>::zeros(padded_shape);
+        let expected = [n_classes, p[0], p[1], p[2]];
+        for t in &tiles {
+            let region = s![.., t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]];
+            let tile = padded.slice(region).as_standard_layout().into_owned();
+            let mut sum: Option<Array4<f32>> = None;
+            for axes in &combos {
+                let mut out = if axes.is_empty() {
+                    predictor(tile.view())?
+                } else {
+                    let mut v = tile.view();
+                    for &a in axes {
+                        v.invert_axis(Axis(a + 1));
+                    }
+                    let flipped = v.as_standard_layout();
+                    predictor(flipped.view())?
+                };
+                if out.shape() != expected {
+                    return Err(Error::ShapeMismatch {
+                        context: format!("predictor output for the tile at {t:?}"),
+                        found: out.shape().to_vec(),
+                        expected: expected.to_vec(),
+                    }
+                    .into());
+                }
+                if self.config.averaging == TtaAveraging::Softmax {
+                    softmax_classes_mut(&mut out);
+                }
+                let mut v = out.view();
+                for &a in axes {
+                    v.invert_axis(Axis(a + 1));
+                }
+                match sum.as_mut() {
+                    None => sum = Some(if axes.is_empty() { out } else { v.as_standard_layout().into_owned() }),
+                    Some(s) => Zip::from(s).and(&v).par_for_each(|a, &b| *a += b),
+                }
+            }
+            let sum = sum.expect("at least the identity pass");
+            let mut acc_tile = acc.slice_mut(region);
+            let mut w_tile = wsum.slice_mut(s![t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]]);
+            match &self.weights {
+                Some(g) => {
+                    for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
+                        Zip::from(&mut a_k)
+                            .and(&s_k)
+                            .and(g)
+                            .par_for_each(|a, &s, &g| *a += s * inv_passes * g);
+                    }
+                    Zip::from(&mut w_tile).and(g).par_for_each(|w, &g| *w += g);
+                }
+                None => {
+                    for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
+                        Zip::from(&mut a_k).and(&s_k).par_for_each(|a, &s| *a += s * inv_passes);
+                    }
+                    w_tile.mapv_inplace(|w| w + 1.0);
+                }
+            }
+        }
+        for mut a_k in acc.outer_iter_mut() {
+            Zip::from(&mut a_k).and(&wsum).par_for_each(|a, &w| *a /= w);
+        }
+        if pad.iter().all(|&(lo, hi)| lo + hi == 0) {
+            return Ok(acc);
+        }
+        Ok(acc
+            .slice(s![.., pad[0].0..pad[0].0 + d0, pad[1].0..pad[1].0 + d1, pad[2].0..pad[2].0 + d2])
+            .to_owned())
+    }
+
+    /// A fold ensemble: the mean of [`SlidingWindow::predict`] over `predictors` (v2: mean of logits, v1: mean
+    /// of probabilities — whichever the configuration's averaging yields).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an empty ensemble; otherwise as [`SlidingWindow::predict`].
+    pub fn predict_ensemble<E, F>(&self, data: ArrayView4<'_, f32>, n_classes: usize, predictors: &mut [F]) -> std::result::Result<Array4<f32>, E>
+    where
+        E: From<Error>,
+        F: FnMut(ArrayView4<'_, f32>) -> std::result::Result<Array4<f32>, E>,
+    {
+        let n = predictors.len();
+        let mut total: Option<Array4<f32>> = None;
+        for p in predictors.iter_mut() {
+            let out = self.predict(data, n_classes, p)?;
+            match total.as_mut() {
+                None => total = Some(out),
+                Some(t) => Zip::from(t).and(&out).par_for_each(|a, &b| *a += b),
+            }
+        }
+        let mut total = total.ok_or_else(|| Error::InvalidParameter {
+            key: "predictors",
+            reason: "an ensemble needs at least one predictor".into(),
+        })?;
+        let inv = 1.0 / n as f32;
+        total.par_mapv_inplace(|v| v * inv);
+        Ok(total)
+    }
+}
+
+/// One-call sliding-window prediction: [`SlidingWindow::new`] then [`SlidingWindow::predict`].
+///
+/// # Errors
+/// As [`SlidingWindow::new`] and [`SlidingWindow::predict`].
+///
+/// # Examples
+/// ```
+/// use ndarray::{Array4, ArrayView4};
+/// use nnunet_preproc::{predict_sliding_window, SlidingWindowConfig};
+/// let data = Array4::from_shape_fn((2, 5, 9, 7), |(c, z, y, x)| (c + z * y + x) as f32);
+/// let identity = |t: ArrayView4<f32>| -> nnunet_preproc::Result<Array4<f32>> { Ok(t.to_owned()) };
+/// let out = predict_sliding_window(data.view(), [4, 4, 4], 2, &SlidingWindowConfig::default(), identity).unwrap();
+/// assert!(out.iter().zip(data.iter()).all(|(a, b)| (a - b).abs() < 1e-4));
+/// ```
+pub fn predict_sliding_window<E, F>(
+    data: ArrayView4<'_, f32>,
+    patch: [usize; 3],
+    n_classes: usize,
+    config: &SlidingWindowConfig,
+    predictor: F,
+) -> std::result::Result<Array4<f32>, E>
+where
+    E: From<Error>,
+    F: FnMut(ArrayView4<'_, f32>) -> std::result::Result<Array4<f32>, E>,
+{
+    SlidingWindow::new(patch, *config)?.predict(data, n_classes, predictor)
+}
+
+/// Softmax over axis 0 (classes) in place, max-subtracted.
+fn softmax_classes_mut(x: &mut Array4<f32>) {
+    if !x.is_standard_layout() {
+        *x = x.as_standard_layout().into_owned();
+    }
+    let k = x.shape()[0];
+    let n: usize = x.shape()[1..].iter().product();
+    let flat = x.as_slice_mut().expect("predictor output is owned and standard layout");
+    let mut tmp = vec![0f32; k];
+    for i in 0..n {
+        let m = (0..k).map(|c| flat[c * n + i]).fold(f32::NEG_INFINITY, f32::max);
+        let mut s = 0.0;
+        for c in 0..k {
+            tmp[c] = (flat[c * n + i] - m).exp();
+            s += tmp[c];
+        }
+        for c in 0..k {
+            flat[c * n + i] = tmp[c] / s;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+"""Golden fixtures for the nnunet-preproc data pipeline and sliding-window inference.
+
+Re-run:  /work/main/.venv/bin/python tools/golden/make_pipeline_fixtures.py
+Writes:  crates/nnunet-preproc/tests/data/pipeline/*.npy + manifest.json (small; < 1 MB in total)
+
+References executed (installed in the venv): nnunetv2 2.8.1 (`nnUNetPredictor.predict_sliding_window_return_logits`,
+`compute_gaussian`, `compute_steps_for_sliding_window`), nnunet 1.7.1 (`SegmentationNetwork.predict_3D`,
+the v1 / MedNeXt sliding window), scipy `gaussian_filter` / `map_coordinates`, skimage `label`,
+batchgenerators 0.25 / batchgeneratorsv2 0.3 augmentations with fixed parameters.
+"""
+import json
+import os
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "nnunet-preproc", "tests", "data", "pipeline")
+os.makedirs(OUT, exist_ok=True)
+manifest = {}
+
+
+def save(name, arr):
+    np.save(os.path.join(OUT, name + ".npy"), np.ascontiguousarray(arr))
+    return name + ".npy"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Sliding window
+# --------------------------------------------------------------------------------------------------------------
+class ToyNet(torch.nn.Module):
+    """Position-dependent within the tile so that tiling and mirroring matter:
+    out[k] = x[k % C]·(1 + k/2) + 0.01·z − 0.02·y + 0.005·k·x   (z, y, x: indices inside the tile)."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        b, c, pz, py, px = x.shape
+        z = torch.arange(pz, dtype=torch.float32).view(1, pz, 1, 1)
+        y = torch.arange(py, dtype=torch.float32).view(1, 1, py, 1)
+        xx = torch.arange(px, dtype=torch.float32).view(1, 1, 1, px)
+        outs = []
+        for k in range(self.k):
+            outs.append(x[:, k % c] * (1 + 0.5 * k) + 0.01 * z - 0.02 * y + 0.005 * k * xx)
+        return torch.stack(outs, 1)
+
+
+def v2_sliding(data, patch, k, mirror):
+    import nnunetv2.inference.predict_from_raw_data as P
+    from nnunetv2.inference.sliding_window_prediction import compute_gaussian
+
+    predictor = P.nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=mirror,
+                                  perform_everything_on_device=False, device=torch.device("cpu"),
+                                  verbose=False, allow_tqdm=False)
+    predictor.network = ToyNet(k)
+    predictor.configuration_manager = SimpleNamespace(patch_size=list(patch))
+    predictor.label_manager = SimpleNamespace(num_segmentation_heads=k)
+    predictor.allowed_mirroring_axes = (0, 1, 2)
+    # nnU-Net hard-codes fp16 accumulators and an fp16 Gaussian; run its own loop in float32.
+    orig_half, orig_gauss = torch.half, P.compute_gaussian
+    torch.half = torch.float32
+    P.compute_gaussian = lambda *a, **kw: orig_gauss(*a, **{**kw, "dtype": torch.float32})
+    try:
+        with torch.no_grad():
+            out = predictor.predict_sliding_window_return_logits(torch.from_numpy(data))
+    finally:
+        torch.half, P.compute_gaussian = orig_half, orig_gauss
+    return out.numpy().astype(np.float32)
+
+
+def v1_sliding(data, patch, k, mirror):
+    from nnunet.network_architecture.neural_network import SegmentationNetwork
+
+    class V1Net(SegmentationNetwork):
+        def __init__(self):
+            super().__init__()
+            self.conv_op = torch.nn.Conv3d
+            self.num_classes = k
+            self.inference_apply_nonlin = lambda x: torch.softmax(x, 1)
+            self.toy = ToyNet(k)
+
+        def forward(self, x):
+            return self.toy(x)
+
+    net = V1Net().eval()
+    with torch.no_grad():
+        _, probs = net.predict_3D(data, do_mirroring=mirror, mirror_axes=(0, 1, 2), use_sliding_window=True,
+                                  step_size=0.5, patch_size=tuple(patch), use_gaussian=True, all_in_gpu=False,
+                                  verbose=False, mixed_precision=False)
+    return probs.astype(np.float32)
+
+
+def sliding_fixtures():
+    from nnunetv2.inference.sliding_window_prediction import compute_gaussian, compute_steps_for_sliding_window
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for name, shape, patch in [("a", (2, 13, 21, 18), (8, 12, 10)), ("b", (2, 5, 21, 7), (8, 12, 10))]:
+        data = rng.normal(size=shape).astype(np.float32)
+        inp = save(f"sw_{name}_input", data)
+        for flavour, mirror, fn in [("v2", True, v2_sliding), ("v2", False, v2_sliding), ("v1", True, v1_sliding)]:
+            out = fn(data, patch, 3, mirror)
+            tag = f"sw_{name}_{flavour}_{'tta' if mirror else 'notta'}"
+            cases.append({"input": inp, "patch": list(patch), "classes": 3, "flavour": flavour, "mirror": mirror,
+                          "output": save(tag, out)})
+    manifest["sliding_window"] = cases
+    # Gaussian maps (float32 for comparison; nnU-Net v2 itself casts to fp16).
+    g = []
+    for patch, scale in [((8, 12, 10), 10), ((16, 9, 5), 1)]:
+        m = compute_gaussian(patch, 1. / 8, scale, dtype=torch.float32, device=torch.device("cpu")).numpy()
+        g.append({"patch": list(patch), "peak": scale, "output": save(f"gauss_{'x'.join(map(str, patch))}", m)})
+    manifest["gaussian"] = g
+    steps = []
+    for size, patch in [(110, 64), (256, 128), (160, 128), (176, 96), (352, 160), (128, 128), (129, 128),
+                        (300, 96), (57, 13), (1000, 7)]:
+        steps.append({"size": size, "patch": patch, "steps": [int(s) for s in
+                                                              compute_steps_for_sliding_window((size,), (patch,), 0.5)[0]]})
+    manifest["steps"] = steps
+
+
+SECTIONS = {"sliding": sliding_fixtures}
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or list(SECTIONS)
+    path = os.path.join(OUT, "manifest.json")
+    if os.path.exists(path):
+        manifest.update(json.load(open(path)))
+    for w in which:
+        SECTIONS[w]()
+    json.dump(manifest, open(path, "w"), indent=1)
+    print("wrote", OUT)
