@@ -116,3 +116,35 @@ fn task2_matches_transcription() {
     }
     println!("task 2: max relative difference {m:e}");
 }
+
+#[test]
+fn task2_single_class_group_quirk() {
+    // scoring_task2.py: a group whose truths and predictions hold one class only makes
+    // `confusion_matrix(...).ravel()` return one value → ValueError → TPR = FPR = 0 (even for a perfect all-
+    // positive group). Checked with pandas 3.1 + scikit-learn 1.9.1: tpr {0: 0, 1: 1.0}, fpr {0: 0, 1: 0.0},
+    // BA 1.0. Variables without any group count as no disparity.
+    let case = |age: &str, y: u8, p: u8| Task2Case {
+        pcr: Some(y),
+        prediction: p,
+        score: None,
+        subgroups: Subgroups {
+            age: Some(age.into()),
+            ..Default::default()
+        },
+    };
+    let cases = [
+        case("0-40", 1, 1),
+        case("0-40", 1, 1),
+        case("41-50", 0, 0),
+        case("41-50", 1, 1),
+    ];
+    let s = task2_score(&cases).unwrap();
+    let age = &s.variables[0];
+    assert_eq!((age.groups[0].tpr, age.groups[0].fpr), (0.0, 0.0));
+    assert_eq!((age.groups[1].tpr, age.groups[1].fpr), (1.0, 0.0));
+    assert_eq!(age.disparity, 1.0);
+    assert_eq!(s.balanced_accuracy, 1.0);
+    assert!((s.disparity - 1.0 / 3.0).abs() < 1e-15);
+    assert!((s.ranking - (0.5 + 0.5 * (2.0 / 3.0))).abs() < 1e-15);
+    assert!(s.variables[1].groups.is_empty() && s.variables[2].groups.is_empty());
+}
