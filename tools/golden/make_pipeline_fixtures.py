@@ -121,7 +121,34 @@ def sliding_fixtures():
     manifest["steps"] = steps
 
 
-SECTIONS = {"sliding": sliding_fixtures}
+# --------------------------------------------------------------------------------------------------------------
+# Post-processing: connected components
+# --------------------------------------------------------------------------------------------------------------
+def postprocess_fixtures():
+    from scipy import ndimage
+    from skimage.measure import label
+    from nnunetv2.postprocessing.remove_connected_components import \
+        remove_all_but_largest_component_from_segmentation
+
+    rng = np.random.default_rng(11)
+    cases = []
+    for i, (shape, thr) in enumerate([((14, 17, 19), 0.62), ((9, 30, 25), 0.58), ((20, 12, 16), 0.66)]):
+        noise = ndimage.gaussian_filter(rng.normal(size=shape), 1.0)
+        noise = (noise - noise.min()) / (noise.max() - noise.min())
+        seg = np.zeros(shape, np.uint8)
+        seg[noise > thr] = 1
+        seg[(noise > thr + 0.08)] = 2
+        full = label(seg > 0, connectivity=None)
+        face, _ = ndimage.label(seg > 0)
+        lcc = remove_all_but_largest_component_from_segmentation(seg, [1, 2], 0)
+        cases.append({"seg": save(f"pp_{i}_seg", seg), "label_full": save(f"pp_{i}_label_full", full.astype(np.int32)),
+                      "label_face": save(f"pp_{i}_label_face", face.astype(np.int32)),
+                      "lcc": save(f"pp_{i}_lcc", lcc.astype(np.uint8)),
+                      "n_full": int(full.max()), "n_face": int(face.max())})
+    manifest["postprocess"] = cases
+
+
+SECTIONS = {"sliding": sliding_fixtures, "postprocess": postprocess_fixtures}
 
 if __name__ == "__main__":
     which = sys.argv[1:] or list(SECTIONS)

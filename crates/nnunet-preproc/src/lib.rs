@@ -60,6 +60,7 @@ pub mod resample;
 pub mod target_spacing;
 mod gaussian;
 mod sliding_window;
+mod postprocess;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
@@ -93,6 +94,10 @@ pub use resample::{
     ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
 };
 pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
+pub use postprocess::{
+    keep_largest_component_mask_mut, keep_largest_component_mut, label_components, postprocess_mut,
+    BreastBoxMasking, Connectivity, PostprocessConfig,
+};
 pub use sliding_window::{
     compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window, sliding_window_tiles,
     SlidingWindow, SlidingWindowConfig, TileWeighting, TtaAveraging,
