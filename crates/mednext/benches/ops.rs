@@ -28,19 +28,37 @@ fn depthwise(c: &mut Criterion) {
         bench.iter(|| ops::depthwise_conv3d(x, w, Some(b), 1).unwrap())
     });
     c.bench_function("depthwise_conv3d (1,32,64³) k5 s1 fwd+bwd", |bench| {
-        bench.iter(|| ops::depthwise_conv3d(x, w, Some(b), 1).unwrap().backward().unwrap())
+        bench.iter(|| {
+            ops::depthwise_conv3d(x, w, Some(b), 1)
+                .unwrap()
+                .backward()
+                .unwrap()
+        })
     });
     c.bench_function("depthwise_conv3d (1,32,64³) k5 s2 fwd+bwd", |bench| {
-        bench.iter(|| ops::depthwise_conv3d(x, w, Some(b), 2).unwrap().backward().unwrap())
+        bench.iter(|| {
+            ops::depthwise_conv3d(x, w, Some(b), 2)
+                .unwrap()
+                .backward()
+                .unwrap()
+        })
     });
     let xs = data(&[1, 32, 32, 32, 32], 1.0);
     let xs = xs.as_tensor();
     c.bench_function("depthwise_conv_transpose3d (1,32,32³) k5 s2 fwd", |bench| {
         bench.iter(|| ops::depthwise_conv_transpose3d(xs, w, Some(b), 2).unwrap())
     });
-    c.bench_function("depthwise_conv_transpose3d (1,32,32³) k5 s2 fwd+bwd", |bench| {
-        bench.iter(|| ops::depthwise_conv_transpose3d(xs, w, Some(b), 2).unwrap().backward().unwrap())
-    });
+    c.bench_function(
+        "depthwise_conv_transpose3d (1,32,32³) k5 s2 fwd+bwd",
+        |bench| {
+            bench.iter(|| {
+                ops::depthwise_conv_transpose3d(xs, w, Some(b), 2)
+                    .unwrap()
+                    .backward()
+                    .unwrap()
+            })
+        },
+    );
 }
 
 fn pointwise_norm_gelu(c: &mut Criterion) {
@@ -52,7 +70,12 @@ fn pointwise_norm_gelu(c: &mut Criterion) {
         bench.iter(|| ops::conv1x1x1(x, w, Some(b), 1).unwrap())
     });
     c.bench_function("conv1x1x1 32→128 (1,32,64³) fwd+bwd", |bench| {
-        bench.iter(|| ops::conv1x1x1(x, w, Some(b), 1).unwrap().backward().unwrap())
+        bench.iter(|| {
+            ops::conv1x1x1(x, w, Some(b), 1)
+                .unwrap()
+                .backward()
+                .unwrap()
+        })
     });
     let g = data(&[32], 1.0);
     let be = zeros(32);
@@ -61,15 +84,24 @@ fn pointwise_norm_gelu(c: &mut Criterion) {
         bench.iter(|| ops::channel_group_norm(x, g, be, 1e-5).unwrap())
     });
     c.bench_function("channel_group_norm (1,32,64³) fwd+bwd", |bench| {
-        bench.iter(|| ops::channel_group_norm(x, g, be, 1e-5).unwrap().backward().unwrap())
+        bench.iter(|| {
+            ops::channel_group_norm(x, g, be, 1e-5)
+                .unwrap()
+                .backward()
+                .unwrap()
+        })
     });
     let xg = data(&[1, 128, 64, 64, 64], 3.0);
     let xg = xg.as_tensor();
-    c.bench_function("gelu_erf (1,128,64³) fwd", |bench| bench.iter(|| ops::gelu_erf(xg).unwrap()));
+    c.bench_function("gelu_erf (1,128,64³) fwd", |bench| {
+        bench.iter(|| ops::gelu_erf(xg).unwrap())
+    });
     c.bench_function("gelu_erf (1,128,64³) fwd+bwd", |bench| {
         bench.iter(|| ops::gelu_erf(xg).unwrap().backward().unwrap())
     });
-    c.bench_function("bias_gelu (1,128,64³) fwd", |bench| bench.iter(|| ops::bias_gelu(xg, b).unwrap()));
+    c.bench_function("bias_gelu (1,128,64³) fwd", |bench| {
+        bench.iter(|| ops::bias_gelu(xg, b).unwrap())
+    });
 }
 
 criterion_group! {

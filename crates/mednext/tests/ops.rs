@@ -35,8 +35,15 @@ fn depthwise_conv3d_matches_loops() {
             let w = rng.vec(3 * k * k * k, 0.5);
             let b = rng.vec(3, 0.5);
             let bt = tensor(&b, &[3]);
-            let y = ops::depthwise_conv3d(&tensor(&x, &d), &tensor(&w, &[3, 1, k, k, k]), bias.then_some(&bt), s).unwrap();
-            let (r, rd) = ops_common::dw_conv(&wide(&x), d, &wide(&w), k, bias.then_some(&wide(&b)[..]), s);
+            let y = ops::depthwise_conv3d(
+                &tensor(&x, &d),
+                &tensor(&w, &[3, 1, k, k, k]),
+                bias.then_some(&bt),
+                s,
+            )
+            .unwrap();
+            let (r, rd) =
+                ops_common::dw_conv(&wide(&x), d, &wide(&w), k, bias.then_some(&wide(&b)[..]), s);
             assert_eq!(y.dims(), &rd, "shape for {sp:?} k {k} s {s}");
             let diff = rel_diff(&values(&y), &r);
             assert!(diff < TOL, "{sp:?} k {k} s {s} bias {bias}: {diff}");
@@ -52,8 +59,13 @@ fn depthwise_conv_transpose3d_matches_loops() {
         let x = rng.vec(d.iter().product(), 1.0);
         let w = rng.vec(3 * k * k * k, 0.5);
         let b = rng.vec(3, 0.5);
-        let y = ops::depthwise_conv_transpose3d(&tensor(&x, &d), &tensor(&w, &[3, 1, k, k, k]), Some(&tensor(&b, &[3])), s)
-            .unwrap();
+        let y = ops::depthwise_conv_transpose3d(
+            &tensor(&x, &d),
+            &tensor(&w, &[3, 1, k, k, k]),
+            Some(&tensor(&b, &[3])),
+            s,
+        )
+        .unwrap();
         let (r, rd) = ops_common::dw_conv_t(&wide(&x), d, &wide(&w), k, Some(&wide(&b)), s);
         assert_eq!(y.dims(), &rd, "shape for {sp:?} k {k} s {s}");
         let diff = rel_diff(&values(&y), &r);
@@ -64,22 +76,40 @@ fn depthwise_conv_transpose3d_matches_loops() {
 #[test]
 fn pointwise_convs_match_loops() {
     let mut rng = Rng::new(3);
-    for (sp, s) in [([5, 6, 7], 1), ([5, 6, 7], 2), ([4, 4, 4], 2), ([3, 1, 2], 2)] {
+    for (sp, s) in [
+        ([5, 6, 7], 1),
+        ([5, 6, 7], 2),
+        ([4, 4, 4], 2),
+        ([3, 1, 2], 2),
+    ] {
         for n in [1, 2] {
             let d = [n, 4, sp[0], sp[1], sp[2]];
             let x = rng.vec(d.iter().product(), 1.0);
             let w = rng.vec(4 * 6, 0.5);
             let b = rng.vec(6, 0.5);
             let bt = tensor(&b, &[6]);
-            let y = ops::conv1x1x1(&tensor(&x, &d), &tensor(&w, &[6, 4, 1, 1, 1]), Some(&bt), s).unwrap();
+            let y = ops::conv1x1x1(&tensor(&x, &d), &tensor(&w, &[6, 4, 1, 1, 1]), Some(&bt), s)
+                .unwrap();
             let (r, rd) = ops_common::conv1(&wide(&x), d, &wide(&w), 6, Some(&wide(&b)), s);
             assert_eq!(y.dims(), &rd);
-            assert!(rel_diff(&values(&y), &r) < TOL, "conv1x1x1 {sp:?} s {s} n {n}");
+            assert!(
+                rel_diff(&values(&y), &r) < TOL,
+                "conv1x1x1 {sp:?} s {s} n {n}"
+            );
 
-            let y = ops::conv_transpose1x1x1(&tensor(&x, &d), &tensor(&w, &[4, 6, 1, 1, 1]), Some(&bt), s).unwrap();
+            let y = ops::conv_transpose1x1x1(
+                &tensor(&x, &d),
+                &tensor(&w, &[4, 6, 1, 1, 1]),
+                Some(&bt),
+                s,
+            )
+            .unwrap();
             let (r, rd) = ops_common::conv1_t(&wide(&x), d, &wide(&w), 6, Some(&wide(&b)), s);
             assert_eq!(y.dims(), &rd);
-            assert!(rel_diff(&values(&y), &r) < TOL, "conv_transpose1x1x1 {sp:?} s {s} n {n}");
+            assert!(
+                rel_diff(&values(&y), &r) < TOL,
+                "conv_transpose1x1x1 {sp:?} s {s} n {n}"
+            );
         }
     }
 }
@@ -88,10 +118,20 @@ fn pointwise_convs_match_loops() {
 fn channel_group_norm_matches_loops() {
     let mut rng = Rng::new(4);
     for d in [[2usize, 3, 5, 6, 7], [1, 4, 1, 1, 9], [2, 2, 8, 8, 8]] {
-        let x: Vec<f32> = rng.vec(d.iter().product(), 2.0).iter().map(|v| v + 3.0).collect();
+        let x: Vec<f32> = rng
+            .vec(d.iter().product(), 2.0)
+            .iter()
+            .map(|v| v + 3.0)
+            .collect();
         let g = rng.vec(d[1], 1.0);
         let b = rng.vec(d[1], 1.0);
-        let y = ops::channel_group_norm(&tensor(&x, &d), &tensor(&g, &[d[1]]), &tensor(&b, &[d[1]]), 1e-5).unwrap();
+        let y = ops::channel_group_norm(
+            &tensor(&x, &d),
+            &tensor(&g, &[d[1]]),
+            &tensor(&b, &[d[1]]),
+            1e-5,
+        )
+        .unwrap();
         let r = ops_common::group_norm(&wide(&x), d[0], d[1], &wide(&g), &wide(&b), 1e-5);
         let diff = rel_diff(&values(&y), &r);
         assert!(diff < TOL, "{d:?}: {diff}");
@@ -109,7 +149,11 @@ fn gelu_and_bias_gelu_match_erf() {
     assert!(rel_diff(&y, &r) < TOL);
     let y = values(&ops::bias_gelu(&tensor(&x, &d), &tensor(&b, &[3])).unwrap());
     let v = d[2] * d[3] * d[4];
-    let r: Vec<f64> = x.iter().enumerate().map(|(i, &a)| ops_common::gelu(f64::from(a) + f64::from(b[(i / v) % 3]))).collect();
+    let r: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| ops_common::gelu(f64::from(a) + f64::from(b[(i / v) % 3])))
+        .collect();
     assert!(rel_diff(&y, &r) < TOL);
 }
 
@@ -140,11 +184,46 @@ fn invalid_arguments_are_errors() {
     assert!(err(ops::depthwise_conv3d(&x, &w_wrong_c, None, 1)).contains("weight"));
     assert!(err(ops::depthwise_conv3d(&x, &w3, None, 3)).contains("stride"));
     assert!(err(ops::depthwise_conv3d(&x, &w3, Some(&b3), 1)).contains("bias"));
-    assert!(err(ops::depthwise_conv3d(&x.to_dtype(DType::F64).unwrap(), &w3, None, 1)).contains("f32"));
-    assert!(err(ops::depthwise_conv3d(&x.flatten_all().unwrap(), &w3, None, 1)).contains("5-D"));
+    assert!(err(ops::depthwise_conv3d(
+        &x.to_dtype(DType::F64).unwrap(),
+        &w3,
+        None,
+        1
+    ))
+    .contains("f32"));
+    assert!(err(ops::depthwise_conv3d(
+        &x.flatten_all().unwrap(),
+        &w3,
+        None,
+        1
+    ))
+    .contains("5-D"));
     let w1 = Tensor::zeros((5, 3, 1, 1, 1), DType::F32, &Device::Cpu).unwrap();
     assert!(err(ops::conv1x1x1(&x, &w1, None, 1)).contains("C_in = 2"));
     assert!(err(ops::conv_transpose1x1x1(&x, &w1, None, 1)).contains("C_in = 2"));
     assert!(err(ops::channel_group_norm(&x, &b3, &b3, 1e-5)).contains("gamma"));
     assert!(err(ops::bias_gelu(&x, &b3)).contains("bias"));
+}
+
+#[test]
+fn conv1x1x1_spanning_several_voxel_chunks() {
+    // 17·16·19 = 5168 voxels: more than one 4096-voxel task, with a voxel tail and an output-channel tail
+    let mut rng = Rng::new(7);
+    let d = [2, 3, 17, 16, 19];
+    let x = rng.vec(d.iter().product(), 1.0);
+    let w = rng.vec(5 * 3, 0.5);
+    let b = rng.vec(5, 0.5);
+    for bias in [false, true] {
+        let bt = tensor(&b, &[5]);
+        let y = ops::conv1x1x1(
+            &tensor(&x, &d),
+            &tensor(&w, &[5, 3, 1, 1, 1]),
+            bias.then_some(&bt),
+            1,
+        )
+        .unwrap();
+        let (r, _) =
+            ops_common::conv1(&wide(&x), d, &wide(&w), 5, bias.then_some(&wide(&b)[..]), 1);
+        assert!(rel_diff(&values(&y), &r) < TOL, "bias {bias}");
+    }
 }

@@ -22,12 +22,22 @@ fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());
     let (a, b) = (values(a), values(b));
     let scale = b.iter().fold(1.0_f32, |m, v| m.max(v.abs()));
-    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max) / scale
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+        / scale
 }
 
 /// Runs `op` on the fixture's inputs (`x` and then `names`), compares `y` and the gradients.
-fn check_fixture(file: &str, names: &[&str], op: impl Fn(&[Tensor]) -> candle_core::Result<Tensor>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ops").join(file);
+fn check_fixture(
+    file: &str,
+    names: &[&str],
+    op: impl Fn(&[Tensor]) -> candle_core::Result<Tensor>,
+) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/ops")
+        .join(file);
     let t = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
     let vars: Vec<Var> = std::iter::once("x")
         .chain(names.iter().copied())
@@ -37,10 +47,20 @@ fn check_fixture(file: &str, names: &[&str], op: impl Fn(&[Tensor]) -> candle_co
     let y = op(&inputs).unwrap();
     let d = max_rel(&y, &t["y"]);
     assert!(d < TOL, "{file}: forward differs by {d}");
-    let grads = (y * &t["gy"]).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = (y * &t["gy"])
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     let mut report = format!("{file}: y {d:.1e}");
-    for (v, n) in vars.iter().zip(std::iter::once("x").chain(names.iter().copied())) {
-        let g = grads.get(v.as_tensor()).unwrap_or_else(|| panic!("{file}: no gradient for {n}"));
+    for (v, n) in vars
+        .iter()
+        .zip(std::iter::once("x").chain(names.iter().copied()))
+    {
+        let g = grads
+            .get(v.as_tensor())
+            .unwrap_or_else(|| panic!("{file}: no gradient for {n}"));
         let d = max_rel(g, &t[&format!("g{n}")]);
         report += &format!(", g{n} {d:.1e}");
         assert!(d < TOL, "{file}: gradient wrt {n} differs by {d}");
@@ -50,7 +70,12 @@ fn check_fixture(file: &str, names: &[&str], op: impl Fn(&[Tensor]) -> candle_co
 
 #[test]
 fn depthwise_conv3d_matches_pytorch() {
-    for (file, s) in [("dwconv_k3_s1", 1), ("dwconv_k5_s2", 2), ("dwconv_k7_s1", 1), ("dwconv_k7_s2", 2)] {
+    for (file, s) in [
+        ("dwconv_k3_s1", 1),
+        ("dwconv_k5_s2", 2),
+        ("dwconv_k7_s1", 1),
+        ("dwconv_k7_s2", 2),
+    ] {
         check_fixture(&format!("{file}.safetensors"), &["w", "b"], |a| {
             ops::depthwise_conv3d(&a[0], &a[1], Some(&a[2]), s)
         });
@@ -80,13 +105,17 @@ fn pointwise_convs_match_pytorch() {
 
 #[test]
 fn channel_group_norm_matches_pytorch() {
-    check_fixture("group_norm.safetensors", &["w", "b"], |a| ops::channel_group_norm(&a[0], &a[1], &a[2], 1e-5));
+    check_fixture("group_norm.safetensors", &["w", "b"], |a| {
+        ops::channel_group_norm(&a[0], &a[1], &a[2], 1e-5)
+    });
 }
 
 #[test]
 fn gelu_matches_pytorch() {
     check_fixture("gelu.safetensors", &[], |a| ops::gelu_erf(&a[0]));
-    check_fixture("bias_gelu.safetensors", &["b"], |a| ops::bias_gelu(&a[0], &a[1]));
+    check_fixture("bias_gelu.safetensors", &["b"], |a| {
+        ops::bias_gelu(&a[0], &a[1])
+    });
 }
 
 /// One finite-difference case: inputs (data, shape), our op, and the f64 reference.
@@ -100,14 +129,29 @@ struct FdCase<'a> {
 /// Compares autograd gradients of `Σ y·G` with f64 central differences of the reference at 6 random
 /// coordinates of every input.
 fn check_fd(case: &FdCase<'_>, rng: &mut Rng) {
-    let vars: Vec<Var> = case.inputs.iter().map(|(d, s)| Var::from_tensor(&tensor(d, s)).unwrap()).collect();
+    let vars: Vec<Var> = case
+        .inputs
+        .iter()
+        .map(|(d, s)| Var::from_tensor(&tensor(d, s)).unwrap())
+        .collect();
     let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let y = (case.ours)(&ts).unwrap();
     let g = rng.vec(y.elem_count(), 1.0);
-    let grads = (&y * tensor(&g, y.dims())).unwrap().sum_all().unwrap().backward().unwrap();
+    let grads = (&y * tensor(&g, y.dims()))
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     let g64 = wide(&g);
     let base: Vec<Vec<f64>> = case.inputs.iter().map(|(d, _)| wide(d)).collect();
-    let loss = |p: &[Vec<f64>]| -> f64 { (case.reference)(p).iter().zip(&g64).map(|(a, b)| a * b).sum() };
+    let loss = |p: &[Vec<f64>]| -> f64 {
+        (case.reference)(p)
+            .iter()
+            .zip(&g64)
+            .map(|(a, b)| a * b)
+            .sum()
+    };
     let h = 1e-4;
     for (i, v) in vars.iter().enumerate() {
         let ours = values(grads.get(v.as_tensor()).unwrap());
@@ -121,7 +165,12 @@ fn check_fd(case: &FdCase<'_>, rng: &mut Rng) {
             let down = loss(&p);
             let fd = (up - down) / (2.0 * h);
             let err = (f64::from(ours[j]) - fd).abs() / f64::from(scale);
-            assert!(err < 2e-5, "{}: input {i} coordinate {j}: autograd {} vs fd {fd} ({err})", case.name, ours[j]);
+            assert!(
+                err < 2e-5,
+                "{}: input {i} coordinate {j}: autograd {} vs fd {fd} ({err})",
+                case.name,
+                ours[j]
+            );
         }
     }
 }
@@ -133,7 +182,12 @@ fn dims5(s: &[usize]) -> Dims5 {
 #[test]
 fn finite_differences_depthwise() {
     let mut rng = Rng::new(11);
-    for (sp, k, s) in [([5, 4, 6], 3, 1), ([5, 6, 7], 3, 2), ([4, 5, 3], 5, 2), ([3, 4, 5], 7, 1)] {
+    for (sp, k, s) in [
+        ([5, 4, 6], 3, 1),
+        ([5, 6, 7], 3, 2),
+        ([4, 5, 3], 5, 2),
+        ([3, 4, 5], 7, 1),
+    ] {
         let xs = vec![2, 2, sp[0], sp[1], sp[2]];
         let ws = vec![2, 1, k, k, k];
         let inputs = vec![
@@ -143,11 +197,30 @@ fn finite_differences_depthwise() {
         ];
         let d = dims5(&xs);
         let conv = move |a: &[Tensor]| ops::depthwise_conv3d(&a[0], &a[1], Some(&a[2]), s);
-        let conv_ref = move |p: &[Vec<f64>]| ops_common::dw_conv(&p[0], d, &p[1], k, Some(&p[2]), s).0;
-        check_fd(&FdCase { name: "depthwise_conv3d", inputs: inputs.clone(), ours: &conv, reference: &conv_ref }, &mut rng);
-        let convt = move |a: &[Tensor]| ops::depthwise_conv_transpose3d(&a[0], &a[1], Some(&a[2]), s);
-        let convt_ref = move |p: &[Vec<f64>]| ops_common::dw_conv_t(&p[0], d, &p[1], k, Some(&p[2]), s).0;
-        check_fd(&FdCase { name: "depthwise_conv_transpose3d", inputs, ours: &convt, reference: &convt_ref }, &mut rng);
+        let conv_ref =
+            move |p: &[Vec<f64>]| ops_common::dw_conv(&p[0], d, &p[1], k, Some(&p[2]), s).0;
+        check_fd(
+            &FdCase {
+                name: "depthwise_conv3d",
+                inputs: inputs.clone(),
+                ours: &conv,
+                reference: &conv_ref,
+            },
+            &mut rng,
+        );
+        let convt =
+            move |a: &[Tensor]| ops::depthwise_conv_transpose3d(&a[0], &a[1], Some(&a[2]), s);
+        let convt_ref =
+            move |p: &[Vec<f64>]| ops_common::dw_conv_t(&p[0], d, &p[1], k, Some(&p[2]), s).0;
+        check_fd(
+            &FdCase {
+                name: "depthwise_conv_transpose3d",
+                inputs,
+                ours: &convt,
+                reference: &convt_ref,
+            },
+            &mut rng,
+        );
     }
 }
 
@@ -167,11 +240,28 @@ fn finite_differences_pointwise() {
         let c1 = move |a: &[Tensor]| ops::conv1x1x1(&a[0], &a[1], Some(&a[2]), s);
         let c1_ref = move |p: &[Vec<f64>]| ops_common::conv1(&p[0], d, &p[1], 5, Some(&p[2]), s).0;
         let i1 = inputs(&mut rng, vec![5, 3, 1, 1, 1]);
-        check_fd(&FdCase { name: "conv1x1x1", inputs: i1, ours: &c1, reference: &c1_ref }, &mut rng);
+        check_fd(
+            &FdCase {
+                name: "conv1x1x1",
+                inputs: i1,
+                ours: &c1,
+                reference: &c1_ref,
+            },
+            &mut rng,
+        );
         let ct = move |a: &[Tensor]| ops::conv_transpose1x1x1(&a[0], &a[1], Some(&a[2]), s);
-        let ct_ref = move |p: &[Vec<f64>]| ops_common::conv1_t(&p[0], d, &p[1], 5, Some(&p[2]), s).0;
+        let ct_ref =
+            move |p: &[Vec<f64>]| ops_common::conv1_t(&p[0], d, &p[1], 5, Some(&p[2]), s).0;
         let i2 = inputs(&mut rng, vec![3, 5, 1, 1, 1]);
-        check_fd(&FdCase { name: "conv_transpose1x1x1", inputs: i2, ours: &ct, reference: &ct_ref }, &mut rng);
+        check_fd(
+            &FdCase {
+                name: "conv_transpose1x1x1",
+                inputs: i2,
+                ours: &ct,
+                reference: &ct_ref,
+            },
+            &mut rng,
+        );
     }
 }
 
@@ -180,21 +270,52 @@ fn finite_differences_norm_and_gelu() {
     let mut rng = Rng::new(13);
     let xs = vec![2, 3, 4, 5, 3];
     let n = xs.iter().product();
-    let gn_inputs = vec![(rng.vec(n, 2.0), xs.clone()), (rng.vec(3, 1.0), vec![3]), (rng.vec(3, 1.0), vec![3])];
+    let gn_inputs = vec![
+        (rng.vec(n, 2.0), xs.clone()),
+        (rng.vec(3, 1.0), vec![3]),
+        (rng.vec(3, 1.0), vec![3]),
+    ];
     let gn = |a: &[Tensor]| ops::channel_group_norm(&a[0], &a[1], &a[2], 1e-5);
     let gn_ref = |p: &[Vec<f64>]| ops_common::group_norm(&p[0], 2, 3, &p[1], &p[2], 1e-5);
-    check_fd(&FdCase { name: "channel_group_norm", inputs: gn_inputs, ours: &gn, reference: &gn_ref }, &mut rng);
+    check_fd(
+        &FdCase {
+            name: "channel_group_norm",
+            inputs: gn_inputs,
+            ours: &gn,
+            reference: &gn_ref,
+        },
+        &mut rng,
+    );
 
     let gelu = |a: &[Tensor]| ops::gelu_erf(&a[0]);
     let gelu_ref = |p: &[Vec<f64>]| p[0].iter().map(|&v| ops_common::gelu(v)).collect();
     let gi = vec![(rng.vec(n, 4.0), xs.clone())];
-    check_fd(&FdCase { name: "gelu_erf", inputs: gi, ours: &gelu, reference: &gelu_ref }, &mut rng);
+    check_fd(
+        &FdCase {
+            name: "gelu_erf",
+            inputs: gi,
+            ours: &gelu,
+            reference: &gelu_ref,
+        },
+        &mut rng,
+    );
 
     let v = 4 * 5 * 3;
     let bg = |a: &[Tensor]| ops::bias_gelu(&a[0], &a[1]);
     let bg_ref = move |p: &[Vec<f64>]| -> Vec<f64> {
-        p[0].iter().enumerate().map(|(i, &x)| ops_common::gelu(x + p[1][(i / v) % 3])).collect()
+        p[0].iter()
+            .enumerate()
+            .map(|(i, &x)| ops_common::gelu(x + p[1][(i / v) % 3]))
+            .collect()
     };
     let bi = vec![(rng.vec(n, 4.0), xs.clone()), (rng.vec(3, 1.0), vec![3])];
-    check_fd(&FdCase { name: "bias_gelu", inputs: bi, ours: &bg, reference: &bg_ref }, &mut rng);
+    check_fd(
+        &FdCase {
+            name: "bias_gelu",
+            inputs: bi,
+            ours: &bg,
+            reference: &bg_ref,
+        },
+        &mut rng,
+    );
 }

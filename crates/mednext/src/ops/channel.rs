@@ -42,7 +42,9 @@ impl CustomOp1 for ChannelSum {
             .into_par_iter()
             .map(|nc| x[nc * v..][..v].iter().map(|&a| f64::from(a)).sum::<f64>())
             .collect();
-        let out: Vec<f32> = (0..c).map(|ch| (0..n).map(|b| sums[b * c + ch]).sum::<f64>() as f32).collect();
+        let out: Vec<f32> = (0..c)
+            .map(|ch| (0..n).map(|b| sums[b * c + ch]).sum::<f64>() as f32)
+            .collect();
         Ok((CpuStorage::F32(out), Shape::from(c)))
     }
 }
@@ -58,7 +60,8 @@ pub(crate) fn add_bias(op: &str, x: &Tensor, b: &Tensor) -> Result<Tensor> {
         return x.broadcast_add(&b.reshape((1, dims[1], 1, 1, 1))?);
     }
     check_f32_cpu(op, "bias", b)?;
-    x.contiguous()?.apply_op2(&b.flatten_all()?.contiguous()?, AddBias)
+    x.contiguous()?
+        .apply_op2(&b.flatten_all()?.contiguous()?, AddBias)
 }
 
 struct AddBias;
@@ -68,7 +71,13 @@ impl CustomOp2 for AddBias {
         "add-channel-bias"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let [_, c, d, h, w] = dims5(self.name(), "x", l1.shape())?;
         let x = slice(self.name(), "x", s1, l1)?;
         let b = slice(self.name(), "bias", s2, l2)?;
@@ -81,7 +90,13 @@ impl CustomOp2 for AddBias {
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
-    fn bwd(&self, _x: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         Ok((Some(grad.clone()), Some(channel_sum(grad)?)))
     }
 }
@@ -93,7 +108,11 @@ impl CustomOp2 for AddBias {
 pub(crate) fn subsample2(x: &Tensor) -> Result<Tensor> {
     check_f32_cpu("subsample2", "x", x)?;
     let dims = dims5("subsample2", "x", x.shape())?;
-    x.contiguous()?.apply_op1(Resample2 { up: false, src: dims, dst: resampled(dims, false) })
+    x.contiguous()?.apply_op1(Resample2 {
+        up: false,
+        src: dims,
+        dst: resampled(dims, false),
+    })
 }
 
 /// Zero insertion (output `2D − 1` per axis, input at even positions) with autograd.
@@ -103,7 +122,11 @@ pub(crate) fn subsample2(x: &Tensor) -> Result<Tensor> {
 pub(crate) fn zero_insert2(x: &Tensor) -> Result<Tensor> {
     check_f32_cpu("zero_insert2", "x", x)?;
     let dims = dims5("zero_insert2", "x", x.shape())?;
-    x.contiguous()?.apply_op1(Resample2 { up: true, src: dims, dst: resampled(dims, true) })
+    x.contiguous()?.apply_op1(Resample2 {
+        up: true,
+        src: dims,
+        dst: resampled(dims, true),
+    })
 }
 
 /// Subsampling (`up = false`) or zero insertion (`up = true`) by 2 along D, H, W.
@@ -117,7 +140,13 @@ struct Resample2 {
 
 /// Subsampled shape `⌈l/2⌉` or zero-inserted shape `2l − 1` of a 5-D shape.
 fn resampled(dims: Dims5, up: bool) -> Dims5 {
-    let f = |l: usize| if up { (2 * l).saturating_sub(1) } else { l.div_ceil(2) };
+    let f = |l: usize| {
+        if up {
+            (2 * l).saturating_sub(1)
+        } else {
+            l.div_ceil(2)
+        }
+    };
     [dims[0], dims[1], f(dims[2]), f(dims[3]), f(dims[4])]
 }
 
@@ -128,17 +157,19 @@ fn scatter_even(small: &[f32], sd: Dims5, big: &mut [f32], bd: Dims5) {
     if sv == 0 || bv == 0 {
         return;
     }
-    big.par_chunks_mut(bv).zip(small.par_chunks(sv)).for_each(|(b, s)| {
-        for d in 0..sd[2] {
-            for h in 0..sd[3] {
-                let srow = &s[(d * sd[3] + h) * sd[4]..][..sd[4]];
-                let brow = &mut b[(2 * d * bd[3] + 2 * h) * bd[4]..][..bd[4]];
-                for (w, &v) in srow.iter().enumerate() {
-                    brow[2 * w] = v;
+    big.par_chunks_mut(bv)
+        .zip(small.par_chunks(sv))
+        .for_each(|(b, s)| {
+            for d in 0..sd[2] {
+                for h in 0..sd[3] {
+                    let srow = &s[(d * sd[3] + h) * sd[4]..][..sd[4]];
+                    let brow = &mut b[(2 * d * bd[3] + 2 * h) * bd[4]..][..bd[4]];
+                    for (w, &v) in srow.iter().enumerate() {
+                        brow[2 * w] = v;
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 fn gather_even(big: &[f32], bd: Dims5, sd: Dims5) -> Vec<f32> {
@@ -148,17 +179,19 @@ fn gather_even(big: &[f32], bd: Dims5, sd: Dims5) -> Vec<f32> {
     if sv == 0 || bv == 0 {
         return out;
     }
-    out.par_chunks_mut(sv).zip(big.par_chunks(bv)).for_each(|(s, b)| {
-        for d in 0..sd[2] {
-            for h in 0..sd[3] {
-                let srow = &mut s[(d * sd[3] + h) * sd[4]..][..sd[4]];
-                let brow = &b[(2 * d * bd[3] + 2 * h) * bd[4]..][..bd[4]];
-                for (w, v) in srow.iter_mut().enumerate() {
-                    *v = brow[2 * w];
+    out.par_chunks_mut(sv)
+        .zip(big.par_chunks(bv))
+        .for_each(|(s, b)| {
+            for d in 0..sd[2] {
+                for h in 0..sd[3] {
+                    let srow = &mut s[(d * sd[3] + h) * sd[4]..][..sd[4]];
+                    let brow = &b[(2 * d * bd[3] + 2 * h) * bd[4]..][..bd[4]];
+                    for (w, v) in srow.iter_mut().enumerate() {
+                        *v = brow[2 * w];
+                    }
                 }
             }
-        }
-    });
+        });
     out
 }
 
@@ -175,7 +208,11 @@ impl CustomOp1 for Resample2 {
         let x = slice(self.name(), "x", s, l)?;
         let src = dims5(self.name(), "x", l.shape())?;
         if src != self.src {
-            candle_core::bail!("{}: input shape {src:?}, expected {:?}", self.name(), self.src);
+            candle_core::bail!(
+                "{}: input shape {src:?}, expected {:?}",
+                self.name(),
+                self.src
+            );
         }
         let dst = self.dst;
         let out = if self.up {
@@ -189,7 +226,11 @@ impl CustomOp1 for Resample2 {
     }
 
     fn bwd(&self, _x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let adjoint = Resample2 { up: !self.up, src: self.dst, dst: self.src };
+        let adjoint = Resample2 {
+            up: !self.up,
+            src: self.dst,
+            dst: self.src,
+        };
         Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&adjoint)?))
     }
 }

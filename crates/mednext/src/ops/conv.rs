@@ -49,7 +49,12 @@ enum Direction {
 /// # Ok(())
 /// # }
 /// ```
-pub fn depthwise_conv3d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize) -> Result<Tensor> {
+pub fn depthwise_conv3d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+) -> Result<Tensor> {
     apply("depthwise_conv3d", Direction::Conv, x, weight, bias, stride)
 }
 
@@ -79,18 +84,41 @@ pub fn depthwise_conv3d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stri
 /// # Ok(())
 /// # }
 /// ```
-pub fn depthwise_conv_transpose3d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize) -> Result<Tensor> {
-    apply("depthwise_conv_transpose3d", Direction::Transposed, x, weight, bias, stride)
+pub fn depthwise_conv_transpose3d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+) -> Result<Tensor> {
+    apply(
+        "depthwise_conv_transpose3d",
+        Direction::Transposed,
+        x,
+        weight,
+        bias,
+        stride,
+    )
 }
 
-fn apply(op: &str, dir: Direction, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize) -> Result<Tensor> {
+fn apply(
+    op: &str,
+    dir: Direction,
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+) -> Result<Tensor> {
     check_f32_cpu(op, "x", x)?;
     check_f32_cpu(op, "weight", weight)?;
     let xd = dims5(op, "x", x.shape())?;
     let wd = dims5(op, "weight", weight.shape())?;
     let k = wd[2];
     if wd != [xd[1], 1, k, k, k] || k % 2 == 0 {
-        bail!("{op}: `weight` must be (C, 1, k, k, k) with C = {} and k odd, got {:?}", xd[1], wd);
+        bail!(
+            "{op}: `weight` must be (C, 1, k, k, k) with C = {} and k odd, got {:?}",
+            xd[1],
+            wd
+        );
     }
     if stride != 1 && stride != 2 {
         bail!("{op}: stride must be 1 or 2, got {stride}");
@@ -123,7 +151,8 @@ impl Depthwise {
         match self.dir {
             Direction::Conv => depthwise::forward(x, xd, w, self.k, b, self.stride),
             Direction::Transposed => {
-                let out = [xd[2], xd[3], xd[4]].map(|l| conv_transpose_out_len(l, self.k, self.stride));
+                let out =
+                    [xd[2], xd[3], xd[4]].map(|l| conv_transpose_out_len(l, self.k, self.stride));
                 depthwise::input_grad(x, xd, w, self.k, self.stride, out, b)
             }
         }
@@ -135,13 +164,41 @@ impl Depthwise {
         let (k, stride) = (self.k, self.stride);
         let (gx, gw) = match self.dir {
             Direction::Conv => {
-                let gx = g.apply_op2_no_bwd(w, &Kernel { k, stride, pass: Pass::InputGrad([xd[2], xd[3], xd[4]]) })?;
-                let gw = x.apply_op2_no_bwd(&g, &Kernel { k, stride, pass: Pass::WeightGrad })?;
+                let gx = g.apply_op2_no_bwd(
+                    w,
+                    &Kernel {
+                        k,
+                        stride,
+                        pass: Pass::InputGrad([xd[2], xd[3], xd[4]]),
+                    },
+                )?;
+                let gw = x.apply_op2_no_bwd(
+                    &g,
+                    &Kernel {
+                        k,
+                        stride,
+                        pass: Pass::WeightGrad,
+                    },
+                )?;
                 (gx, gw)
             }
             Direction::Transposed => {
-                let gx = g.apply_op2_no_bwd(w, &Kernel { k, stride, pass: Pass::Forward })?;
-                let gw = g.apply_op2_no_bwd(x, &Kernel { k, stride, pass: Pass::WeightGrad })?;
+                let gx = g.apply_op2_no_bwd(
+                    w,
+                    &Kernel {
+                        k,
+                        stride,
+                        pass: Pass::Forward,
+                    },
+                )?;
+                let gw = g.apply_op2_no_bwd(
+                    x,
+                    &Kernel {
+                        k,
+                        stride,
+                        pass: Pass::WeightGrad,
+                    },
+                )?;
                 (gx, gw)
             }
         };
@@ -161,7 +218,13 @@ impl CustomOp2 for Depthwise {
         Depthwise::name(self)
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let xd = dims5(self.name(), "x", l1.shape())?;
         let x = slice(self.name(), "x", s1, l1)?;
         let w = slice(self.name(), "weight", s2, l2)?;
@@ -169,7 +232,13 @@ impl CustomOp2 for Depthwise {
         Ok((CpuStorage::F32(y), Shape::from(yd.to_vec())))
     }
 
-    fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (gx, gw, _) = self.grads(x, w, grad)?;
         Ok((Some(gx), Some(gw)))
     }
@@ -233,7 +302,13 @@ impl CustomOp2 for Kernel {
         "depthwise-conv3d-kernel"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let name = self.name();
         let ad = dims5(name, "lhs", l1.shape())?;
         let a = slice(name, "lhs", s1, l1)?;

@@ -11,7 +11,9 @@
 //! bias_gelu(x, b)[n,c,…] = gelu(x[n,c,…] + b[c])
 //! ```
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor,
+};
 use rayon::prelude::*;
 
 use super::channel::{channel_sum, GRAIN};
@@ -85,7 +87,12 @@ multiversion! {
 }
 
 #[inline(always)]
-fn gelu_grad_slice_impl<M: MulAdd, const L: usize>(x: &[f32], bias: f32, dy: &[f32], dx: &mut [f32]) {
+fn gelu_grad_slice_impl<M: MulAdd, const L: usize>(
+    x: &[f32],
+    bias: f32,
+    dy: &[f32],
+    dx: &mut [f32],
+) {
     for ((o, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
         *o = g * gelu_grad_one(v + bias);
     }
@@ -97,15 +104,26 @@ multiversion! {
 
 /// Splits `len` elements into per-channel runs of `plane` elements (channel `(i / plane) % c`), then into
 /// rayon tasks of about [`GRAIN`] elements, calling `f(channel, range)`.
-fn for_channel_runs(out: &mut [f32], plane: usize, c: usize, f: impl Fn(usize, usize, &mut [f32]) + Sync) {
+fn for_channel_runs(
+    out: &mut [f32],
+    plane: usize,
+    c: usize,
+    f: impl Fn(usize, usize, &mut [f32]) + Sync,
+) {
     if plane == 0 {
         return;
     }
-    let chunk = if plane >= GRAIN { plane.div_ceil(plane.div_ceil(GRAIN)) } else { plane };
+    let chunk = if plane >= GRAIN {
+        plane.div_ceil(plane.div_ceil(GRAIN))
+    } else {
+        plane
+    };
     out.par_chunks_mut(plane).enumerate().for_each(|(nc, o)| {
         let ch = nc % c;
         let base = nc * plane;
-        o.par_chunks_mut(chunk).enumerate().for_each(|(i, part)| f(ch, base + i * chunk, part));
+        o.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, part)| f(ch, base + i * chunk, part));
     });
 }
 
@@ -166,7 +184,8 @@ pub fn bias_gelu(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
         bail!("{OP}: `x` must be (N, C, …), got shape {:?}", x.dims());
     }
     check_channels(OP, "bias", bias, x.dim(1)?)?;
-    x.contiguous()?.apply_op2(&bias.flatten_all()?.contiguous()?, BiasGelu)
+    x.contiguous()?
+        .apply_op2(&bias.flatten_all()?.contiguous()?, BiasGelu)
 }
 
 /// `(C, plane)` of an `(N, C, …)` layout.
@@ -185,7 +204,9 @@ impl CustomOp1 for Gelu {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(self.name(), "x", s, l)?;
         let mut y = vec![0.0_f32; x.len()];
-        y.par_chunks_mut(GRAIN).zip(x.par_chunks(GRAIN)).for_each(|(o, i)| gelu_slice(i, 0.0, o));
+        y.par_chunks_mut(GRAIN)
+            .zip(x.par_chunks(GRAIN))
+            .for_each(|(o, i)| gelu_slice(i, 0.0, o));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -202,7 +223,13 @@ impl CustomOp2 for GeluGrad {
         "gelu-erf-grad"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = slice(self.name(), "x", s1, l1)?;
         let dy = slice(self.name(), "grad", s2, l2)?;
         let mut dx = vec![0.0_f32; x.len()];
@@ -220,16 +247,30 @@ impl CustomOp2 for BiasGelu {
         "bias-gelu-erf"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let x = slice(self.name(), "x", s1, l1)?;
         let b = slice(self.name(), "bias", s2, l2)?;
         let (c, plane) = channel_plane(l1);
         let mut y = vec![0.0_f32; x.len()];
-        for_channel_runs(&mut y, plane, c, |ch, start, o| gelu_slice(&x[start..][..o.len()], b[ch], o));
+        for_channel_runs(&mut y, plane, c, |ch, start, o| {
+            gelu_slice(&x[start..][..o.len()], b[ch], o)
+        });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
-    fn bwd(&self, x: &Tensor, b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let dx = x.apply_op3_no_bwd(b, &grad.contiguous()?, &BiasGeluGrad)?;
         let (n, c) = (dx.dim(0)?, dx.dim(1)?);
         let gb = channel_sum(&dx.reshape((n, c, dx.elem_count() / (n * c).max(1), 1, 1))?)?;
@@ -276,9 +317,13 @@ mod tests {
         for i in -4000..=4000 {
             let x = i as f32 * 0.002;
             let (cdf, pdf) = cdf_pdf(x);
-            let exact = 0.5 * (1.0 + candle_core::cpu::erf::erf_f64(f64::from(x) / std::f64::consts::SQRT_2));
-            let exact_pdf = (-0.5 * f64::from(x) * f64::from(x)).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            worst = worst.max((f64::from(cdf) - exact).abs()).max((f64::from(pdf) - exact_pdf).abs());
+            let exact = 0.5
+                * (1.0 + candle_core::cpu::erf::erf_f64(f64::from(x) / std::f64::consts::SQRT_2));
+            let exact_pdf =
+                (-0.5 * f64::from(x) * f64::from(x)).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            worst = worst
+                .max((f64::from(cdf) - exact).abs())
+                .max((f64::from(pdf) - exact_pdf).abs());
         }
         assert!(worst < 3e-7, "worst {worst}");
     }

@@ -24,6 +24,7 @@ mod depthwise;
 mod gelu;
 mod norm;
 mod pointwise;
+mod pointwise_kernel;
 mod simd;
 mod storage;
 

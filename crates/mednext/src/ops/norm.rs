@@ -49,7 +49,10 @@ pub fn channel_group_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -
     check_f32_cpu(OP, "gamma", gamma)?;
     check_f32_cpu(OP, "beta", beta)?;
     if x.rank() < 3 {
-        bail!("{OP}: `x` must be (N, C, spatial…), got shape {:?}", x.dims());
+        bail!(
+            "{OP}: `x` must be (N, C, spatial…), got shape {:?}",
+            x.dims()
+        );
     }
     if !(eps >= 0.0 && eps.is_finite()) {
         bail!("{OP}: eps must be finite and ≥ 0, got {eps}");
@@ -57,7 +60,10 @@ pub fn channel_group_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -
     let c = x.dim(1)?;
     check_channels(OP, "gamma", gamma, c)?;
     check_channels(OP, "beta", beta, c)?;
-    let (g, b) = (gamma.flatten_all()?.contiguous()?, beta.flatten_all()?.contiguous()?);
+    let (g, b) = (
+        gamma.flatten_all()?.contiguous()?,
+        beta.flatten_all()?.contiguous()?,
+    );
     x.contiguous()?.apply_op3(&g, &b, GroupNorm { eps })
 }
 
@@ -122,16 +128,19 @@ impl CustomOp3 for GroupNorm {
         let (_, plane, c) = planes(l1);
         let mut y = vec![0.0_f32; x.len()];
         if plane > 0 {
-            y.par_chunks_mut(plane).zip(x.par_chunks(plane)).enumerate().for_each(|(nc, (o, xi))| {
-                let ch = nc % c;
-                let (mean, rstd) = mean_rstd(xi, self.eps);
-                let scale = rstd * f64::from(g[ch]);
-                let shift = f64::from(b[ch]) - mean * scale;
-                let (scale, shift) = (scale as f32, shift as f32);
-                for (o, &v) in o.iter_mut().zip(xi) {
-                    *o = v * scale + shift;
-                }
-            });
+            y.par_chunks_mut(plane)
+                .zip(x.par_chunks(plane))
+                .enumerate()
+                .for_each(|(nc, (o, xi))| {
+                    let ch = nc % c;
+                    let (mean, rstd) = mean_rstd(xi, self.eps);
+                    let scale = rstd * f64::from(g[ch]);
+                    let shift = f64::from(b[ch]) - mean * scale;
+                    let (scale, shift) = (scale as f32, shift as f32);
+                    for (o, &v) in o.iter_mut().zip(xi) {
+                        *o = v * scale + shift;
+                    }
+                });
         }
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
@@ -148,7 +157,10 @@ impl CustomOp3 for GroupNorm {
         let coef = x.apply_op3_no_bwd(&grad, gamma, &Coefficients { eps: self.eps })?;
         let dx = x.apply_op3_no_bwd(&grad, &coef, &InputGrad)?;
         let c = x.dim(1)?;
-        let dgamma = coef.narrow(D::Minus1, 5, 1)?.sum(0)?.reshape(gamma.shape())?;
+        let dgamma = coef
+            .narrow(D::Minus1, 5, 1)?
+            .sum(0)?
+            .reshape(gamma.shape())?;
         let dbeta = coef.narrow(D::Minus1, 4, 1)?.sum(0)?.reshape(c)?;
         Ok((Some(dx), Some(dgamma), Some(dbeta.reshape(gamma.shape())?)))
     }
@@ -186,31 +198,36 @@ impl CustomOp3 for Coefficients {
         let (nc_count, plane, c) = planes(l1);
         let mut coef = vec![0.0_f32; nc_count * NCOEF];
         if plane > 0 {
-            coef.par_chunks_mut(NCOEF).enumerate().for_each(|(nc, out)| {
-                let xi = &x[nc * plane..][..plane];
-                let gi = &dy[nc * plane..][..plane];
-                let (mean, rstd) = mean_rstd(xi, self.eps);
-                let (mut sdy, mut sdyx) = (0.0_f64, 0.0_f64);
-                for (&v, &d) in xi.iter().zip(gi) {
-                    sdy += f64::from(d);
-                    sdyx += f64::from(d) * (f64::from(v) - mean);
-                }
-                let m = plane as f64;
-                let sdy_xhat = sdyx * rstd;
-                let gamma = f64::from(g[nc % c]);
-                let a = gamma * rstd;
-                out.copy_from_slice(&[
-                    a as f32,
-                    (-a * rstd * sdy_xhat / m) as f32,
-                    mean as f32,
-                    (-a * sdy / m) as f32,
-                    sdy as f32,
-                    sdy_xhat as f32,
-                ]);
-            });
+            coef.par_chunks_mut(NCOEF)
+                .enumerate()
+                .for_each(|(nc, out)| {
+                    let xi = &x[nc * plane..][..plane];
+                    let gi = &dy[nc * plane..][..plane];
+                    let (mean, rstd) = mean_rstd(xi, self.eps);
+                    let (mut sdy, mut sdyx) = (0.0_f64, 0.0_f64);
+                    for (&v, &d) in xi.iter().zip(gi) {
+                        sdy += f64::from(d);
+                        sdyx += f64::from(d) * (f64::from(v) - mean);
+                    }
+                    let m = plane as f64;
+                    let sdy_xhat = sdyx * rstd;
+                    let gamma = f64::from(g[nc % c]);
+                    let a = gamma * rstd;
+                    out.copy_from_slice(&[
+                        a as f32,
+                        (-a * rstd * sdy_xhat / m) as f32,
+                        mean as f32,
+                        (-a * sdy / m) as f32,
+                        sdy as f32,
+                        sdy_xhat as f32,
+                    ]);
+                });
         }
         let dims = l1.shape().dims();
-        Ok((CpuStorage::F32(coef), Shape::from((dims[0], dims[1], NCOEF))))
+        Ok((
+            CpuStorage::F32(coef),
+            Shape::from((dims[0], dims[1], NCOEF)),
+        ))
     }
 }
 
@@ -238,7 +255,9 @@ impl CustomOp3 for InputGrad {
         let mut dx = vec![0.0_f32; x.len()];
         if plane > 0 {
             dx.par_chunks_mut(plane).enumerate().for_each(|(nc, o)| {
-                let [a, b, mean, c0, ..] = coef[nc * NCOEF..][..NCOEF] else { return };
+                let [a, b, mean, c0, ..] = coef[nc * NCOEF..][..NCOEF] else {
+                    return;
+                };
                 let xi = &x[nc * plane..][..plane];
                 let gi = &dy[nc * plane..][..plane];
                 for ((o, &v), &d) in o.iter_mut().zip(xi).zip(gi) {

@@ -3,14 +3,16 @@
 //!
 //! Reference: PyTorch `Conv3d(C_in, C_out, 1, stride)` and `ConvTranspose3d(C_in, C_out, 1, stride)` as used by
 //! MedNeXt's `conv2`/`conv3`, `res_conv` and `OutBlock` (MIC-DKFZ/MedNeXt `mednextv1/blocks.py`;
-//! `reference/mednext.md` §2–5, 16; measured design in `reference/rust-notes.md` §3: matmul on
+//! `reference/mednext.md` §2–5, 16; the plain 1×1×1 conv is a fused product + bias kernel
+//! ([`super::pointwise_kernel`]); measured design in `reference/rust-notes.md` §3: matmul on
 //! `(N, C, D·H·W)` views, stride 2 = subsample then matmul, transposed stride 2 = matmul then zero insertion).
 
 use candle_core::{bail, Result, Tensor};
 
 use super::channel::{subsample2, zero_insert2};
 use super::conv::maybe_bias;
-use super::storage::{check_f32_cpu, dims5};
+use super::pointwise_kernel::Pointwise;
+use super::storage::{check_channels, check_f32_cpu, dims5};
 
 /// 1×1×1 convolution, exactly PyTorch `Conv3d(C_in, C_out, kernel_size = 1, stride)`.
 ///
@@ -36,15 +38,34 @@ use super::storage::{check_f32_cpu, dims5};
 /// # Ok(())
 /// # }
 /// ```
-pub fn conv1x1x1(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize) -> Result<Tensor> {
+pub fn conv1x1x1(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+) -> Result<Tensor> {
     const OP: &str = "conv1x1x1";
     let (xd, wd) = check(OP, x, weight, stride)?;
     if wd[1] != xd[1] || wd[2..] != [1, 1, 1] {
-        bail!("{OP}: `weight` must be (C_out, C_in = {}, 1, 1, 1), got {wd:?}", xd[1]);
+        bail!(
+            "{OP}: `weight` must be (C_out, C_in = {}, 1, 1, 1), got {wd:?}",
+            xd[1]
+        );
     }
-    let xs = if stride == 2 { subsample2(x)? } else { x.contiguous()? };
-    let y = matmul_channels(&weight.reshape((wd[0], wd[1]))?, &xs)?;
-    maybe_bias(OP, y, bias)
+    let xs = if stride == 2 {
+        subsample2(x)?
+    } else {
+        x.contiguous()?
+    };
+    let w = weight.reshape((wd[0], wd[1]))?.contiguous()?;
+    match bias {
+        Some(b) => {
+            check_f32_cpu(OP, "bias", b)?;
+            check_channels(OP, "bias", b, wd[0])?;
+            xs.apply_op3(&w, &b.flatten_all()?.contiguous()?, Pointwise)
+        }
+        None => xs.apply_op2(&w, Pointwise),
+    }
 }
 
 /// 1×1×1 transposed convolution, exactly PyTorch `ConvTranspose3d(C_in, C_out, kernel_size = 1, stride)`.
@@ -73,11 +94,19 @@ pub fn conv1x1x1(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usi
 /// # Ok(())
 /// # }
 /// ```
-pub fn conv_transpose1x1x1(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize) -> Result<Tensor> {
+pub fn conv_transpose1x1x1(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+) -> Result<Tensor> {
     const OP: &str = "conv_transpose1x1x1";
     let (xd, wd) = check(OP, x, weight, stride)?;
     if wd[0] != xd[1] || wd[2..] != [1, 1, 1] {
-        bail!("{OP}: `weight` must be (C_in = {}, C_out, 1, 1, 1), got {wd:?}", xd[1]);
+        bail!(
+            "{OP}: `weight` must be (C_in = {}, C_out, 1, 1, 1), got {wd:?}",
+            xd[1]
+        );
     }
     let w = weight.reshape((wd[0], wd[1]))?.t()?;
     let y = matmul_channels(&w, &x.contiguous()?)?;
@@ -91,7 +120,10 @@ fn check(op: &str, x: &Tensor, weight: &Tensor, stride: usize) -> Result<([usize
     if stride != 1 && stride != 2 {
         bail!("{op}: stride must be 1 or 2, got {stride}");
     }
-    Ok((dims5(op, "x", x.shape())?, dims5(op, "weight", weight.shape())?))
+    Ok((
+        dims5(op, "x", x.shape())?,
+        dims5(op, "weight", weight.shape())?,
+    ))
 }
 
 /// `y[n] = W · x[n]` on `(N, C, D·H·W)` views; `w` is `(C_out, C_in)`, `x` contiguous NCDHW.
@@ -99,6 +131,10 @@ fn matmul_channels(w: &Tensor, x: &Tensor) -> Result<Tensor> {
     let (n, c, d, h, wd) = x.dims5()?;
     let cout = w.dim(0)?;
     let v = x.reshape((n, c, d * h * wd))?;
-    let y = if n == 1 { w.matmul(&v.squeeze(0)?)?.unsqueeze(0)? } else { w.broadcast_matmul(&v)? };
+    let y = if n == 1 {
+        w.matmul(&v.squeeze(0)?)?.unsqueeze(0)?
+    } else {
+        w.broadcast_matmul(&v)?
+    };
     y.reshape((n, cout, d, h, wd))
 }

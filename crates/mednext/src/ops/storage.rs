@@ -11,10 +11,17 @@ pub(crate) type Dims5 = [usize; 5];
 /// When the dtype is not f32, or the device is not the CPU (the CUDA kernels are not written yet).
 pub(crate) fn check_f32_cpu(op: &str, name: &str, t: &Tensor) -> Result<()> {
     if t.dtype() != DType::F32 {
-        bail!("{op}: `{name}` must be f32, got {:?} (shape {:?})", t.dtype(), t.dims());
+        bail!(
+            "{op}: `{name}` must be f32, got {:?} (shape {:?})",
+            t.dtype(),
+            t.dims()
+        );
     }
     if !matches!(t.device(), Device::Cpu) {
-        bail!("{op}: `{name}` is on {:?}; only the CPU is implemented so far", t.device().location());
+        bail!(
+            "{op}: `{name}` is on {:?}; only the CPU is implemented so far",
+            t.device().location()
+        );
     }
     Ok(())
 }
@@ -49,7 +56,10 @@ pub(crate) fn slice<'a>(op: &str, name: &str, s: &'a CpuStorage, l: &Layout) -> 
 /// When the element count differs from `c`.
 pub(crate) fn check_channels(op: &str, name: &str, t: &Tensor, c: usize) -> Result<()> {
     if t.elem_count() != c {
-        bail!("{op}: `{name}` must have {c} elements (one per channel), got shape {:?}", t.dims());
+        bail!(
+            "{op}: `{name}` must have {c} elements (one per channel), got shape {:?}",
+            t.dims()
+        );
     }
     Ok(())
 }

@@ -53,7 +53,11 @@ pub fn values(t: &Tensor) -> Vec<f32> {
 pub fn rel_diff(a: &[f32], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "length mismatch");
     let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
-    a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - y).abs()).fold(0.0, f64::max) / scale
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - y).abs())
+        .fold(0.0, f64::max)
+        / scale
 }
 
 fn idx(d: Dims5, n: usize, c: usize, z: usize, y: usize, x: usize) -> usize {
@@ -61,7 +65,14 @@ fn idx(d: Dims5, n: usize, c: usize, z: usize, y: usize, x: usize) -> usize {
 }
 
 /// PyTorch `Conv3d(C, C, k, stride, padding = k/2, groups = C)`: per axis out = ⌊(L + 2p − k)/s⌋ + 1.
-pub fn dw_conv(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s: usize) -> (Vec<f64>, Dims5) {
+pub fn dw_conv(
+    x: &[f64],
+    d: Dims5,
+    w: &[f64],
+    k: usize,
+    b: Option<&[f64]>,
+    s: usize,
+) -> (Vec<f64>, Dims5) {
     let p = k / 2;
     let o = |l: usize| (l + 2 * p - k) / s + 1;
     let od = [d[0], d[1], o(d[2]), o(d[3]), o(d[4])];
@@ -85,7 +96,8 @@ pub fn dw_conv(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s: u
                                     if iz >= d[2] || iy >= d[3] || ix >= d[4] {
                                         continue;
                                     }
-                                    acc += w[((c * k + tz) * k + ty) * k + tx] * x[idx(d, n, c, iz, iy, ix)];
+                                    acc += w[((c * k + tz) * k + ty) * k + tx]
+                                        * x[idx(d, n, c, iz, iy, ix)];
                                 }
                             }
                         }
@@ -100,7 +112,14 @@ pub fn dw_conv(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s: u
 
 /// PyTorch `ConvTranspose3d(C, C, k, stride, padding = k/2, groups = C)`: out = (L − 1)·s − 2p + k;
 /// `y[o·s + t − p] += w[t]·x[o]`.
-pub fn dw_conv_t(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s: usize) -> (Vec<f64>, Dims5) {
+pub fn dw_conv_t(
+    x: &[f64],
+    d: Dims5,
+    w: &[f64],
+    k: usize,
+    b: Option<&[f64]>,
+    s: usize,
+) -> (Vec<f64>, Dims5) {
     let p = k / 2;
     let o = |l: usize| (l - 1) * s + k - 2 * p;
     let od = [d[0], d[1], o(d[2]), o(d[3]), o(d[4])];
@@ -133,7 +152,8 @@ pub fn dw_conv_t(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s:
                                     if oz >= od[2] || oy >= od[3] || ox >= od[4] {
                                         continue;
                                     }
-                                    y[idx(od, n, c, oz, oy, ox)] += w[((c * k + tz) * k + ty) * k + tx] * v;
+                                    y[idx(od, n, c, oz, oy, ox)] +=
+                                        w[((c * k + tz) * k + ty) * k + tx] * v;
                                 }
                             }
                         }
@@ -146,7 +166,14 @@ pub fn dw_conv_t(x: &[f64], d: Dims5, w: &[f64], k: usize, b: Option<&[f64]>, s:
 }
 
 /// PyTorch `Conv3d(Cin, Cout, 1, stride)`, weight `(Cout, Cin)`.
-pub fn conv1(x: &[f64], d: Dims5, w: &[f64], cout: usize, b: Option<&[f64]>, s: usize) -> (Vec<f64>, Dims5) {
+pub fn conv1(
+    x: &[f64],
+    d: Dims5,
+    w: &[f64],
+    cout: usize,
+    b: Option<&[f64]>,
+    s: usize,
+) -> (Vec<f64>, Dims5) {
     let o = |l: usize| l.div_ceil(s);
     let od = [d[0], cout, o(d[2]), o(d[3]), o(d[4])];
     let mut y = vec![0.0; od.iter().product()];
@@ -169,7 +196,14 @@ pub fn conv1(x: &[f64], d: Dims5, w: &[f64], cout: usize, b: Option<&[f64]>, s: 
 }
 
 /// PyTorch `ConvTranspose3d(Cin, Cout, 1, stride)`, weight `(Cin, Cout)`: out = (L − 1)·s + 1.
-pub fn conv1_t(x: &[f64], d: Dims5, w: &[f64], cout: usize, b: Option<&[f64]>, s: usize) -> (Vec<f64>, Dims5) {
+pub fn conv1_t(
+    x: &[f64],
+    d: Dims5,
+    w: &[f64],
+    cout: usize,
+    b: Option<&[f64]>,
+    s: usize,
+) -> (Vec<f64>, Dims5) {
     let o = |l: usize| (l - 1) * s + 1;
     let od = [d[0], cout, o(d[2]), o(d[3]), o(d[4])];
     let mut y = vec![0.0; od.iter().product()];
