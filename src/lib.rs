@@ -9,4 +9,5 @@ pub use medmetrics;
 pub use mednext;
 pub use nnunet_preproc;
 pub use radiomics;
+pub use snn;
 pub use upkern;

@@ -137,6 +137,9 @@ pub enum Error {
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// An error from a metric (`medmetrics`).
+    #[error(transparent)]
+    Metrics(#[from] medmetrics::Error),
     /// An error from linfa-preprocessing.
     #[error(transparent)]
     Preprocessing(#[from] linfa_preprocessing::PreprocessingError),

@@ -12,6 +12,7 @@
 //! | calibration | [`fit_temperature`], [`select_threshold`] | Guo et al. 2017; MAMA-MIA Task 2 |
 //! | features | [`FeatureTable`], [`Standardizer`], [`correlation_filter`], [`stratified_kfold`], [`LogisticRegression`], [`sequential_feature_selection`], [`select_features`] | scikit-learn `StandardScaler`, `StratifiedKFold`, `LogisticRegression`, `SequentialFeatureSelector` |
 //! | persistence | [`ModelBundle`] | safetensors + JSON |
+//! | evaluation | [`pcr_report`], [`write_reliability_png`] | `medmetrics` (scikit-learn metrics, MAMA-MIA Task 2 scoring) |
 //!
 //! Features: `cuda` compiles candle's CUDA backend in (choose the device in the binary).
 //!
@@ -39,6 +40,8 @@ mod calibrate;
 mod config;
 mod features;
 mod model;
+mod plot;
+mod report;
 mod train;
 
 pub use error::{Error, Result};
@@ -64,6 +67,8 @@ pub use model::{
     alpha_dropout_affine, layer_names, layer_shapes, new_trainable, selu, snn, AlphaDropout, Snn,
     SELU_ALPHA, SELU_LAMBDA,
 };
+pub use plot::{write_reliability_png, CURVE_COLOURS, PLOT_SIZE};
+pub use report::{pcr_report, PcrReport, ECE_BINS};
 pub use train::{
     bce_with_logits, check_finite, check_training_data, predict_logits, sorted_vars, train,
     TrainHistory, Trained,
