@@ -441,7 +441,8 @@ impl SizeStats {
 /// Computations", §8.3; eigenvalues only). Used for GLCM's MCC.
 ///
 /// ```text
-/// A = Qᵀ·T·Q (T tridiagonal: diagonal d, off-diagonal e), then QL sweeps on T until every |e_i| ≤ ε(|d_i| + |d_{i+1}|)
+/// A = Qᵀ·T·Q (T tridiagonal: diagonal d, off-diagonal e), then QL sweeps on T until every
+/// |e_i| ≤ ε(|d_i| + |d_{i+1}|) + ε²‖T‖
 /// ```
 #[must_use]
 pub(crate) fn symmetric_eigenvalues(a: &mut [f64], n: usize) -> Vec<f64> {
@@ -469,16 +470,21 @@ pub(crate) fn symmetric_eigenvalues(a: &mut [f64], n: usize) -> Vec<f64> {
             v[r] /= vn;
         }
         // p = A_sub·v, w = p − (vᵀp)·v, A_sub −= 2(v·wᵀ + w·vᵀ)
+        let vs = &v[k + 1..n];
         for r in k + 1..n {
-            w[r] = (k + 1..n).map(|c| a[r * n + c] * v[c]).sum();
+            let row = &a[r * n + k + 1..(r + 1) * n];
+            w[r] = row.iter().zip(vs).map(|(x, y)| x * y).sum();
         }
         let kk: f64 = (k + 1..n).map(|r| v[r] * w[r]).sum();
         for r in k + 1..n {
             w[r] -= kk * v[r];
         }
+        let ws = &w[k + 1..n];
         for r in k + 1..n {
-            for c in k + 1..n {
-                a[r * n + c] -= 2.0 * (v[r] * w[c] + w[r] * v[c]);
+            let (vr, wr) = (2.0 * v[r], 2.0 * w[r]);
+            let row = &mut a[r * n + k + 1..(r + 1) * n];
+            for ((x, &vc), &wc) in row.iter_mut().zip(vs).zip(ws) {
+                *x -= vr * wc + wr * vc;
             }
         }
     }
@@ -501,12 +507,15 @@ fn tridiagonal_ql(d: &mut [f64], e: &mut [f64]) {
         return;
     }
     e[n - 1] = 0.0;
+    // absolute floor: an off-diagonal below ε²·‖T‖ is negligible even next to a zero diagonal
+    let norm = (0..n).fold(0.0f64, |m, i| m.max(d[i].abs() + e[i].abs()));
+    let floor = f64::EPSILON * f64::EPSILON * norm;
     for l in 0..n {
         for _iter in 0..100 {
             let mut m = l;
             while m + 1 < n {
                 let dd = d[m].abs() + d[m + 1].abs();
-                if e[m].abs() <= f64::EPSILON * dd {
+                if e[m].abs() <= f64::EPSILON * dd + floor {
                     break;
                 }
                 m += 1;
@@ -515,14 +524,18 @@ fn tridiagonal_ql(d: &mut [f64], e: &mut [f64]) {
                 break;
             }
             let mut g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-            let mut r = g.hypot(1.0);
+            let mut r = if g.abs() > 1e150 {
+                g.abs()
+            } else {
+                (g * g + 1.0).sqrt()
+            };
             g = d[m] - d[l] + e[l] / (g + if g >= 0.0 { r } else { -r });
             let (mut s, mut c, mut p) = (1.0, 1.0, 0.0);
             let mut deflated = false;
             for i in (l..m).rev() {
                 let f = s * e[i];
                 let b = c * e[i];
-                r = f.hypot(g);
+                r = (f * f + g * g).sqrt();
                 e[i + 1] = r;
                 if r == 0.0 {
                     d[i + 1] -= p;
