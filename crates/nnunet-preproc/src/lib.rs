@@ -44,6 +44,7 @@ mod error;
 pub mod geometry;
 // -- modules (keep one `pub mod` per line) --
 mod atomic;
+pub mod augment;
 pub mod batch;
 pub mod cache;
 pub mod case;
@@ -61,6 +62,7 @@ pub mod target_spacing;
 mod gaussian;
 mod sliding_window;
 mod postprocess;
+mod sampling;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
@@ -97,6 +99,12 @@ pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
 pub use postprocess::{
     keep_largest_component_mask_mut, keep_largest_component_mut, label_components, postprocess_mut,
     BreastBoxMasking, Connectivity, PostprocessConfig,
+};
+pub use augment::{augment_sample, validation_sample, AugmentConfig, AugmentFlavour, AugmentedSample};
+pub use sampling::{
+    crop_and_pad_data, crop_and_pad_seg, fold_cases, generate_crossval_split, loader_patch_size,
+    patch_lower_bound, read_splits_json, sample_rng, write_splits_json, CachedCase, Fold, FoldSplit,
+    InMemoryCase, Oversampling, PatchSampler, SampledPatch, SamplerConfig, TrainingCase,
 };
 pub use sliding_window::{
     compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window, sliding_window_tiles,
