@@ -466,9 +466,7 @@ pub(crate) fn symmetric_eigenvalues(a: &mut [f64], n: usize) -> Vec<f64> {
             e[k] = x0;
             continue;
         }
-        for r in k + 1..n {
-            v[r] /= vn;
-        }
+        v[k + 1..n].iter_mut().for_each(|x| *x /= vn);
         // p = A_sub·v, w = p − (vᵀp)·v, A_sub −= 2(v·wᵀ + w·vᵀ)
         let vs = &v[k + 1..n];
         for r in k + 1..n {
