@@ -114,8 +114,8 @@ impl Grn {
     }
 }
 
-/// The MedNeXt block (`MedNeXtBlock`): depthwise conv → norm → 1×1×1 expansion → GELU (erf) → [GRN] →
-/// 1×1×1 compression → [+ x].
+/// The MedNeXt block (`MedNeXtBlock`): depthwise conv → norm → 1×1×1 expansion → GELU (erf) → (GRN) →
+/// 1×1×1 compression → (+ x).
 ///
 /// ```text
 /// y = conv3( [grn]( gelu_erf( conv2( norm( dwconv_k(x) ) ) ) ) )

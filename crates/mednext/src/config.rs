@@ -92,11 +92,11 @@ pub enum SpatialDims {
 pub enum Preset {
     /// MedNeXt-S: exp_r 2, 2 blocks per stage.
     S,
-    /// MedNeXt-B: exp_r [2,3,4,4,4,4,4,3,2], 2 blocks per stage.
+    /// MedNeXt-B: exp_r `[2,3,4,4,4,4,4,3,2]`, 2 blocks per stage.
     B,
-    /// MedNeXt-M: exp_r as B, blocks [3,4,4,4,4,4,4,4,3], checkpointing.
+    /// MedNeXt-M: exp_r as B, blocks `[3,4,4,4,4,4,4,4,3]`, checkpointing.
     M,
-    /// MedNeXt-L: exp_r = blocks = [3,4,8,8,8,8,8,4,3], checkpointing.
+    /// MedNeXt-L: exp_r = blocks = `[3,4,8,8,8,8,8,4,3]`, checkpointing.
     L,
 }
 
@@ -214,10 +214,10 @@ impl MedNextConfig {
     ///
     /// | preset | exp_r | block_counts | checkpoint_style |
     /// | --- | --- | --- | --- |
-    /// | S | 2 | [2; 9] | None |
-    /// | B | [2,3,4,4,4,4,4,3,2] | [2; 9] | None |
-    /// | M | [2,3,4,4,4,4,4,3,2] | [3,4,4,4,4,4,4,4,3] | outside_block |
-    /// | L | [3,4,8,8,8,8,8,4,3] | [3,4,8,8,8,8,8,4,3] | outside_block |
+    /// | S | 2 | `[2; 9]` | None |
+    /// | B | `[2,3,4,4,4,4,4,3,2]` | `[2; 9]` | None |
+    /// | M | `[2,3,4,4,4,4,4,3,2]` | `[3,4,4,4,4,4,4,4,3]` | outside_block |
+    /// | L | `[3,4,8,8,8,8,8,4,3]` | `[3,4,8,8,8,8,8,4,3]` | outside_block |
     ///
     /// # Examples
     ///
