@@ -15,6 +15,12 @@
 //! (first-order gradients). Other devices return an error for now; the kernels work on plain slices so that
 //! `cuda_fwd` implementations can be added next to them.
 //!
+//! Performance notes: candle's element-wise ops are single-threaded and each one materialises a tensor, so
+//! prefer the fused forms — `conv2 → GELU` of a MedNeXt block as `bias_gelu(&conv1x1x1(x, w, None, 1)?, b)`,
+//! and the norm as [`channel_group_norm`] rather than `candle_nn::GroupNorm`. The depthwise kernels copy each
+//! (n, c) plane into a zero-padded scratch plane and run register-blocked loops over it (see
+//! `benches/compare_mednext_ops.py` and `docs/benchmarks.md` for timings against PyTorch).
+//!
 //! References: MedNeXt (Roy et al., MICCAI 2023; MIC-DKFZ/MedNeXt `mednextv1/blocks.py`),
 //! `reference/mednext.md` §1–4 and 16, `reference/rust-notes.md` §1–4 and 6.
 
