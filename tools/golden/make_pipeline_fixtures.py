@@ -148,7 +148,60 @@ def postprocess_fixtures():
     manifest["postprocess"] = cases
 
 
-SECTIONS = {"sliding": sliding_fixtures, "postprocess": postprocess_fixtures}
+# --------------------------------------------------------------------------------------------------------------
+# Augmentation with fixed parameters
+# --------------------------------------------------------------------------------------------------------------
+def affine(rot, scale):
+    a, b, g = rot
+    rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    ry = np.array([[np.cos(b), 0, np.sin(b)], [0, 1, 0], [-np.sin(b), 0, np.cos(b)]])
+    rz = np.array([[np.cos(g), -np.sin(g), 0], [np.sin(g), np.cos(g), 0], [0, 0, 1]])
+    return rz @ ry @ rx * scale
+
+
+def augment_fixtures():
+    from scipy import ndimage
+    from nnunetv2.training.data_augmentation.compute_initial_patch_size import get_patch_size
+
+    rng = np.random.default_rng(3)
+    out = {}
+    # Blur: scipy gaussian_filter, reflect, truncate 4 (v1 augment_gaussian_blur).
+    img = rng.normal(size=(9, 14, 11)).astype(np.float32)
+    blur = []
+    for sig in [(0.5, 0.5, 0.5), (1.0, 0.7, 0.55), (0.9, 0.9, 0.9)]:
+        res = ndimage.gaussian_filter(img.astype(np.float64), sig, order=0, mode="reflect", truncate=4.0)
+        blur.append({"sigma": list(sig), "output": save(f"blur_{len(blur)}", res.astype(np.float32))})
+    out["blur"] = {"input": save("blur_input", img), "cases": blur}
+    # Spatial, v1 data interpolation: scipy map_coordinates(order 3, constant 0) at
+    # src = (S-1)/2 + A (o - (P-1)/2).
+    vol = ndimage.gaussian_filter(rng.normal(size=(17, 19, 15)), 1.0).astype(np.float32)
+    patch = (10, 12, 9)
+    sp = []
+    for rot, sc in [((0.3, -0.2, 0.1), 1.0), ((0.0, 0.0, 0.0), 1.25), ((-0.5, 0.4, 0.45), 0.8)]:
+        A = affine(rot, sc)
+        o = np.stack(np.meshgrid(*[np.arange(p) for p in patch], indexing="ij")).reshape(3, -1).astype(np.float64)
+        d = o - ((np.array(patch) - 1) / 2)[:, None]
+        src = ((np.array(vol.shape) - 1) / 2)[:, None] + A @ d
+        res = ndimage.map_coordinates(vol.astype(np.float64), src, order=3, mode="constant", cval=0.0).reshape(patch)
+        lin = ndimage.map_coordinates(vol.astype(np.float64), src, order=1, mode="constant", cval=0.0).reshape(patch)
+        sp.append({"rotation": list(rot), "scale": sc, "cubic": save(f"spatial_{len(sp)}_cubic", res.astype(np.float32)),
+                   "linear": save(f"spatial_{len(sp)}_linear", lin.astype(np.float32))})
+    out["spatial"] = {"input": save("spatial_input", vol), "patch": list(patch), "cases": sp}
+    # Deep-supervision downsampling: torch nearest-exact.
+    seg = rng.integers(0, 3, size=(16, 20, 12)).astype(np.int16)
+    ds = []
+    for scale in [(0.5, 0.5, 0.5), (0.25, 0.25, 0.25), (1 / 3, 0.5, 0.7)]:
+        shp = [int(round(s * f)) for s, f in zip(seg.shape, scale)]
+        r = torch.nn.functional.interpolate(torch.from_numpy(seg).float()[None, None], size=shp, mode="nearest-exact")[0, 0]
+        ds.append({"scale": list(scale), "output": save(f"ds_{len(ds)}", r.numpy().astype(np.int16))})
+    out["ds"] = {"input": save("ds_input", seg), "cases": ds}
+    a = 30 / 360 * 2 * np.pi
+    out["loader_patch"] = [{"final": list(p), "loader": [int(v) for v in get_patch_size(p, (-a, a), (-a, a), (-a, a), (0.85, 1.25))]}
+                           for p in [(96, 160, 160), (128, 128, 128), (64, 192, 160), (112, 112, 96)]]
+    manifest["augment"] = out
+
+
+SECTIONS = {"sliding": sliding_fixtures, "postprocess": postprocess_fixtures, "augment": augment_fixtures}
 
 if __name__ == "__main__":
     which = sys.argv[1:] or list(SECTIONS)

@@ -61,6 +61,7 @@ pub mod resample;
 pub mod target_spacing;
 mod gaussian;
 mod sliding_window;
+mod loader;
 mod postprocess;
 mod sampling;
 
@@ -96,6 +97,7 @@ pub use resample::{
     ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
 };
 pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
+pub use loader::{make_batch, split_batch, Batch, Loader, LoaderConfig, LoaderMode};
 pub use postprocess::{
     keep_largest_component_mask_mut, keep_largest_component_mut, label_components, postprocess_mut,
     BreastBoxMasking, Connectivity, PostprocessConfig,
