@@ -14,6 +14,7 @@
 //! | --- | --- |
 //! | distance transform | Felzenszwalb & Huttenlocher 2012 (exact, O(N), anisotropic) = scipy `distance_transform_edt` |
 //! | overlap | nnU-Net v2 `evaluate_predictions.py`, MONAI `meandice.py` |
+//! | surfels | google-deepmind/surface-distance `metrics.py`, `lookup_tables.py` (table derived, not copied) |
 //! | surface | MONAI `hausdorff_distance.py`/`surface_distance.py`/`surface_dice.py`, medpy `binary.py`, SimpleITK `LabelContour` |
 //! | classification, calibration | scikit-learn 1.9 `metrics/_classification.py`, `_ranking.py`, `calibration.py` |
 //! | mamamia, fairness | LidiaGarrucho/MAMA-MIA `src/challenge/{metrics, scoring_task1, scoring_task2}.py` |
@@ -44,6 +45,7 @@ mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
 mod calibration;
 mod classification;
+mod corner_surface;
 mod distance_transform;
 mod fairness;
 pub mod mamamia;
@@ -52,6 +54,8 @@ mod overlap;
 mod percentile;
 mod policy;
 mod surface;
+mod surfels;
+mod weighted;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
@@ -76,3 +80,4 @@ pub use surface::{
     assd, hausdorff, hd95, nsd, surface_voxels, AssdRule, Hd95Rule, Surface, SurfaceDistances,
     SurfaceOptions, Units,
 };
+pub use surfels::{surfel_area_table, surfel_normals};

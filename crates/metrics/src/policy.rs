@@ -79,6 +79,12 @@ impl EmptyRule {
         one: EmptyPolicy::Inf,
     };
 
+    /// DeepMind surface Dice / surface overlap: NaN when both are empty (0/0), 0 when exactly one is.
+    pub const DEEPMIND_NSD: EmptyRule = EmptyRule {
+        both: EmptyPolicy::Nan,
+        one: EmptyPolicy::Zero,
+    };
+
     /// A rule from its two policies.
     #[must_use]
     pub const fn new(both: EmptyPolicy, one: EmptyPolicy) -> Self {
