@@ -11,7 +11,8 @@ median of the forward time it reports (weights loading excluded on both sides), 
     cargo build --release --example mednext_forward
     .venv/bin/python benches/compare_mednext_forward.py --mednext-repo /path/to/MedNeXt [--sizes 64] [--runs 3] [--train]
 
-(`benches/compare_mednext.py` is the maintainers' broader benchmark through `examples/mednext_bench.rs`.)
+(`benches/compare_mednext.py` is the maintainers' broader benchmark through `examples/mednext_bench.rs`;
+`--train` uses that example for the Rust training step: `cargo build --release --example mednext_bench`.)
 """
 
 import argparse
@@ -46,8 +47,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train", action="store_true",
-                    help="also time a training step (M k3, 32³, DS loss Σ 0.5^i·mean(out_i²), forward + backward) "
-                         "with and without checkpointing against `cargo bench -p mednext --bench network`")
+                    help="also time a training step (M k3, DS loss Σ 0.5^i·mean(out_i²), forward + backward) with "
+                         "and without checkpointing against `examples/mednext_bench --mode train` (its DS cross-entropy)")
+    ap.add_argument("--train-size", type=int, default=32)
     args = ap.parse_args()
     sys.path.insert(0, str(args.mednext_repo))
     from nnunet_mednext.network_architecture.mednextv1.MedNextV1 import MedNeXt
@@ -93,7 +95,7 @@ def main():
                     print(f"{rows[-1][0]}: torch {t_torch:.2f} s, rust {t_rust:.2f} s, "
                           f"ratio {t_rust / t_torch:.2f}, max|Δ out_0| {diff:.1e}", flush=True)
     if args.train:
-        rows += train_rows(MedNeXt, args.runs)
+        rows += train_rows(MedNeXt, args.runs, args.train_size)
     print()
     print(f"| config (batch 1, in 3, 2 classes, out_0 only) | PyTorch {torch.__version__} ({args.threads} threads) "
           f"| Rust mednext | Rust / PyTorch | max abs diff |")
@@ -104,11 +106,12 @@ def main():
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
-def train_rows(MedNeXt, runs):
-    """PyTorch training-step medians vs criterion's median estimate of the matching Rust bench."""
-    x = torch.randn((1, 3, 32, 32, 32), generator=torch.Generator().manual_seed(1))
+def train_rows(MedNeXt, runs, size):
+    """PyTorch training-step medians (after a warm-up) vs `mednext_bench --mode train` medians."""
+    import resource
+    x = torch.randn((1, 3, size, size, size), generator=torch.Generator().manual_seed(1))
     torch_times = {}
-    for name, style in [("plain", None), ("recompute", "outside_block")]:
+    for name, style in [("off", None), ("on", "outside_block")]:
         torch.manual_seed(0)
         net = MedNeXt(in_channels=3, n_channels=32, n_classes=2, kernel_size=3, deep_supervision=True,
                       do_res=True, do_res_up_down=True, **{**PRESETS["M"], "checkpoint_style": style})
@@ -122,16 +125,17 @@ def train_rows(MedNeXt, runs):
                 times.append(time.perf_counter() - t0)
             net.zero_grad(set_to_none=True)
         torch_times[name] = statistics.median(times)
-    p = subprocess.run(["cargo", "bench", "-p", "mednext", "--bench", "network", "--", "train"],
-                       cwd=ROOT, capture_output=True, text=True, check=True)
-    rust = {}
-    for m in re.finditer(r"M_k3_train_32_(\w+)\s+time:\s+\[\S+ \S+ (\S+) (\w+)", p.stdout):
-        rust[m.group(1)] = float(m.group(2)) * {"s": 1.0, "ms": 1e-3}[m.group(3)]
+    exe = ROOT / "target/release/examples/mednext_bench"
+    if not exe.exists():
+        sys.exit(f"{exe} missing: cargo build --release --example mednext_bench")
     rows = []
-    for name in ["plain", "recompute"]:
-        label = "checkpointing off" if name == "plain" else "checkpointing on"
-        rows.append((f"M k3 train step 32³ ({label})", torch_times[name], rust[name], float("nan")))
-        print(f"{rows[-1][0]}: torch {torch_times[name]:.2f} s, rust {rust[name]:.2f} s", flush=True)
+    for name in ["off", "on"]:
+        p = subprocess.run([str(exe), "--mode", "train", "--preset", "M", "--kernel", "3", "--size", str(size),
+                            "--checkpointing", name, "--repeats", str(runs)],
+                           capture_output=True, text=True, check=True)
+        rust = float(re.search(r'"median_s":([0-9.eE+-]+)', p.stdout).group(1))
+        rows.append((f"M k3 train step {size}³ (checkpointing {name})", torch_times[name], rust, float("nan")))
+        print(f"{rows[-1][0]}: torch {torch_times[name]:.2f} s, rust {rust:.2f} s", flush=True)
     return rows
 
 
