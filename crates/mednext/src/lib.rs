@@ -8,11 +8,11 @@
 
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
-pub mod ops;
 mod block;
 mod checkpoint;
 mod config;
 mod model;
+pub mod ops;
 mod weights;
 
 pub use error::{Error, Result};
@@ -20,7 +20,8 @@ pub use error::{Error, Result};
 pub use block::{down_block, mednext_block, out_block, up_block};
 pub use block::{BlockConfig, DownBlock, MedNextBlock, OutBlock, Resample, UpBlock};
 pub use checkpoint::{recompute, Recompute};
-pub use config::{CheckpointStyle, ExpRatio, MedNextConfig, NormType, Preset, SpatialDims, NUM_STAGES, SIZE_DIVISOR};
+pub use config::{CheckpointStyle, ExpRatio, MedNextConfig, NormType, Preset, SpatialDims};
+pub use config::{NUM_STAGES, SIZE_DIVISOR};
 pub use model::{mednext, MedNext};
 pub use weights::{check_monai_compatible, check_state_dict, monai_to_original, original_to_monai};
 pub use weights::{monai_key_to_original, original_key_to_monai, read_weights};
