@@ -236,7 +236,7 @@ pub(crate) fn angles(
                 let off = [o0, o1, o2];
                 let valid = (0..3).all(|k| {
                     let o = off[k];
-                    !(force_2d_axis == Some(k) && o != 0)
+                    (force_2d_axis != Some(k) || o == 0)
                         && o < shape[k] as isize
                         && o > -(shape[k] as isize)
                 });
