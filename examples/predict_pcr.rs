@@ -45,15 +45,26 @@ fn main() -> Result<()> {
     let mut table = FeatureTable::from_csv(&args.features)?;
     let clinical = match &args.clinical {
         None => None,
-        Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => Some(ClinicalTable::from_csv(p)?),
+        Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
+            Some(ClinicalTable::from_csv(p)?)
+        }
         Some(p) => Some(ClinicalTable::from_xlsx(p)?),
     };
     if !bundle.clinical_covariates.is_empty() {
-        let Some(c) = &clinical else { bail!("this model uses clinical covariates: pass --clinical") };
-        let fill = bundle.scaler.offsets[bundle.feature_names.iter().position(|n| n == "clinical:age").unwrap_or(0)];
+        let Some(c) = &clinical else {
+            bail!("this model uses clinical covariates: pass --clinical")
+        };
+        let fill = bundle.scaler.offsets[bundle
+            .feature_names
+            .iter()
+            .position(|n| n == "clinical:age")
+            .unwrap_or(0)];
         let cov = Array2::from_shape_fn((table.ids.len(), 7), |(i, j)| {
             let r = c.get(&table.ids[i]);
-            let st = r.and_then(|r| r.tumor_subtype.clone()).unwrap_or_default().to_ascii_lowercase();
+            let st = r
+                .and_then(|r| r.tumor_subtype.clone())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let bin = |v: Option<u8>| v.map_or(0.5, f64::from);
             match j {
                 0 => r.and_then(|r| r.age).unwrap_or(fill),
@@ -73,11 +84,17 @@ fn main() -> Result<()> {
         let values = ndarray::concatenate![Axis(1), table.values, cov];
         table = FeatureTable::new(table.ids.clone(), names, values)?;
     }
-    let pred = bundle.predict(&net, &table, &device).with_context(|| format!("predicting {}", args.features.display()))?;
+    let pred = bundle
+        .predict(&net, &table, &device)
+        .with_context(|| format!("predicting {}", args.features.display()))?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(&args.out)?);
     writeln!(f, "patient_id,pcr,score")?;
     for i in 0..pred.ids.len() {
-        writeln!(f, "{},{},{}", pred.ids[i], pred.labels[i], pred.probabilities[i])?;
+        writeln!(
+            f,
+            "{},{},{}",
+            pred.ids[i], pred.labels[i], pred.probabilities[i]
+        )?;
     }
     f.flush()?;
     eprintln!(
@@ -98,25 +115,51 @@ fn main() -> Result<()> {
                 y.push(p);
                 z.push(pred.logits[i]);
                 groups.push(Subgroups {
-                    age: r.age.and_then(|a| AgeGroup::from_age(a).ok()).map(|g| g.label().to_string()),
-                    menopausal_status: Some(r.menopause_group(MenopauseRule::Task2).as_str().to_string()),
-                    breast_density: r.breast_density.as_deref().and_then(|d| BreastDensity::parse(d).ok()).map(|d| d.label().to_string()),
+                    age: r
+                        .age
+                        .and_then(|a| AgeGroup::from_age(a).ok())
+                        .map(|g| g.label().to_string()),
+                    menopausal_status: Some(
+                        r.menopause_group(MenopauseRule::Task2).as_str().to_string(),
+                    ),
+                    breast_density: r
+                        .breast_density
+                        .as_deref()
+                        .and_then(|d| BreastDensity::parse(d).ok())
+                        .map(|d| d.label().to_string()),
                 });
             }
         }
     }
     if y.iter().all(|&v| v == 1) || y.iter().all(|&v| v == 0) {
-        eprintln!("{} labelled cases, fewer than two classes: no evaluation", y.len());
+        eprintln!(
+            "{} labelled cases, fewer than two classes: no evaluation",
+            y.len()
+        );
         return Ok(());
     }
-    println!("{}", pcr_report(&y, &z, bundle.temperature, bundle.threshold, Some(&groups))?);
+    println!(
+        "{}",
+        pcr_report(&y, &z, bundle.temperature, bundle.threshold, Some(&groups))?
+    );
     let curves = [
         medmetrics::reliability_curve(&y, &apply_temperature(&z, 1.0), snn::ECE_BINS)?,
-        medmetrics::reliability_curve(&y, &apply_temperature(&z, bundle.temperature), snn::ECE_BINS)?,
+        medmetrics::reliability_curve(
+            &y,
+            &apply_temperature(&z, bundle.temperature),
+            snn::ECE_BINS,
+        )?,
     ];
-    let stem = args.out.file_stem().and_then(|s| s.to_str()).unwrap_or("predictions");
+    let stem = args
+        .out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("predictions");
     let png = args.out.with_file_name(format!("{stem}_reliability.png"));
     write_reliability_png(&png, &[&curves[0], &curves[1]])?;
-    eprintln!("reliability diagram (blue: before, orange: after temperature scaling): {}", png.display());
+    eprintln!(
+        "reliability diagram (blue: before, orange: after temperature scaling): {}",
+        png.display()
+    );
     Ok(())
 }

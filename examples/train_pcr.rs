@@ -21,17 +21,22 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use clap::Parser;
-use dce_pipeline::nnunet_preproc::mamamia::{ClinicalRecord, ClinicalTable, MenopauseGroup, MenopauseRule};
+use dce_pipeline::nnunet_preproc::mamamia::{
+    ClinicalRecord, ClinicalTable, MenopauseGroup, MenopauseRule,
+};
 use medmetrics::{AgeGroup, BreastDensity, Subgroups};
 use ndarray::{Array2, Axis};
 use snn::{
-    fit_temperature, pcr_report, predict_logits, select_features, select_threshold, stratified_kfold, train,
-    write_reliability_png, FeatureTable, LogisticRegression, ModelBundle, PipelineConfig, PosWeight, SfsConfig,
-    Shuffle, SnnConfig, Standardizer, TrainConfig, BUNDLE_FORMAT_VERSION,
+    fit_temperature, pcr_report, predict_logits, select_features, select_threshold,
+    stratified_kfold, train, write_reliability_png, FeatureTable, LogisticRegression, ModelBundle,
+    PipelineConfig, PosWeight, SfsConfig, Shuffle, SnnConfig, Standardizer, TrainConfig,
+    BUNDLE_FORMAT_VERSION,
 };
 
 #[derive(Debug, Parser)]
-#[command(about = "Train the pCR self-normalising network (feature selection, calibration, model bundle)")]
+#[command(
+    about = "Train the pCR self-normalising network (feature selection, calibration, model bundle)"
+)]
 struct Args {
     /// Radiomics CSV (`case_id,<features…>`).
     #[arg(long)]
@@ -69,28 +74,52 @@ struct Args {
 }
 
 fn read_clinical(path: &PathBuf) -> Result<ClinicalTable> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    Ok(if ext == "csv" { ClinicalTable::from_csv(path)? } else { ClinicalTable::from_xlsx(path)? })
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(if ext == "csv" {
+        ClinicalTable::from_csv(path)?
+    } else {
+        ClinicalTable::from_xlsx(path)?
+    })
 }
 
 /// The challenge's subgroup labels of one patient (Task 2 menopause rule).
 fn subgroups(r: &ClinicalRecord) -> Subgroups {
     Subgroups {
-        age: r.age.and_then(|a| AgeGroup::from_age(a).ok()).map(|g| g.label().to_string()),
+        age: r
+            .age
+            .and_then(|a| AgeGroup::from_age(a).ok())
+            .map(|g| g.label().to_string()),
         menopausal_status: Some(r.menopause_group(MenopauseRule::Task2).as_str().to_string()),
-        breast_density: r.breast_density.as_deref().and_then(|d| BreastDensity::parse(d).ok()).map(|d| d.label().to_string()),
+        breast_density: r
+            .breast_density
+            .as_deref()
+            .and_then(|d| BreastDensity::parse(d).ok())
+            .map(|d| d.label().to_string()),
     }
 }
 
 /// Covariate columns: age (missing → `age_fill`), post-menopausal (1/0, unknown 0.5), subtype one-hot
 /// (luminal*, her2*, triple_negative), HR and HER2 (missing 0.5).
 const COVARIATES: [&str; 7] = [
-    "clinical:age", "clinical:postmenopausal", "clinical:subtype_luminal", "clinical:subtype_her2",
-    "clinical:subtype_triple_negative", "clinical:hr", "clinical:her2",
+    "clinical:age",
+    "clinical:postmenopausal",
+    "clinical:subtype_luminal",
+    "clinical:subtype_her2",
+    "clinical:subtype_triple_negative",
+    "clinical:hr",
+    "clinical:her2",
 ];
 
 fn covariates(r: &ClinicalRecord, age_fill: f64) -> [f64; 7] {
-    let st = r.tumor_subtype.as_deref().unwrap_or("").to_ascii_lowercase();
+    let st = r
+        .tumor_subtype
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let meno = match r.menopause_group(MenopauseRule::Task2) {
         MenopauseGroup::Post => 1.0,
         MenopauseGroup::Pre => 0.0,
@@ -109,19 +138,45 @@ fn covariates(r: &ClinicalRecord, age_fill: f64) -> [f64; 7] {
 }
 
 /// Out-of-fold logits of the SNN (standardiser fit on each training fold).
-fn oof_logits(x: &Array2<f64>, y: &[u8], arch: &SnnConfig, cfg: &TrainConfig, folds: usize) -> Result<Vec<f64>> {
+fn oof_logits(
+    x: &Array2<f64>,
+    y: &[u8],
+    arch: &SnnConfig,
+    cfg: &TrainConfig,
+    folds: usize,
+) -> Result<Vec<f64>> {
     let mut z = vec![0.0; y.len()];
-    for (k, f) in stratified_kfold(y, folds, Shuffle::Seeded(cfg.seed))?.iter().enumerate() {
+    for (k, f) in stratified_kfold(y, folds, Shuffle::Seeded(cfg.seed))?
+        .iter()
+        .enumerate()
+    {
         let xtr = x.select(Axis(0), &f.train);
         let ytr: Vec<u8> = f.train.iter().map(|&i| y[i]).collect();
         let s = Standardizer::fit(xtr.view())?;
-        let fold_cfg = TrainConfig { seed: cfg.seed.wrapping_add(100 * (k as u64 + 1)), ..cfg.clone() };
-        let t = train(s.transform(xtr.view())?.view(), &ytr, arch, &fold_cfg, &Device::Cpu)?;
-        let zt = predict_logits(&t.model, s.transform(x.select(Axis(0), &f.test).view())?.view(), &Device::Cpu)?;
+        let fold_cfg = TrainConfig {
+            seed: cfg.seed.wrapping_add(100 * (k as u64 + 1)),
+            ..cfg.clone()
+        };
+        let t = train(
+            s.transform(xtr.view())?.view(),
+            &ytr,
+            arch,
+            &fold_cfg,
+            &Device::Cpu,
+        )?;
+        let zt = predict_logits(
+            &t.model,
+            s.transform(x.select(Axis(0), &f.test).view())?.view(),
+            &Device::Cpu,
+        )?;
         for (&i, v) in f.test.iter().zip(zt) {
             z[i] = v;
         }
-        eprintln!("  fold {}/{folds} done ({} epochs)", k + 1, t.history.train_loss.len());
+        eprintln!(
+            "  fold {}/{folds} done ({} epochs)",
+            k + 1,
+            t.history.train_loss.len()
+        );
     }
     Ok(z)
 }
@@ -155,12 +210,17 @@ fn main() -> Result<()> {
         bail!("no labelled case");
     }
     let table = table.select_rows(&rows);
-    table.check_finite().context("NaN/Inf features are rejected; drop or fix those cases")?;
+    table
+        .check_finite()
+        .context("NaN/Inf features are rejected; drop or fix those cases")?;
 
     // 1. Feature selection (the network is not involved).
     let pipeline = PipelineConfig {
         correlation_threshold: args.corr,
-        sfs: SfsConfig { n_features: args.select, ..SfsConfig::default() },
+        sfs: SfsConfig {
+            n_features: args.select,
+            ..SfsConfig::default()
+        },
         ..PipelineConfig::default()
     };
     let sel = select_features(&table, &y, &LogisticRegression::default(), &pipeline)?;
@@ -183,18 +243,35 @@ fn main() -> Result<()> {
         "balanced" => PosWeight::Balanced,
         other => bail!("--pos-weight {other}: expected none or balanced"),
     };
-    let cfg = TrainConfig { epochs: args.epochs, seed: args.seed, pos_weight, ..TrainConfig::default() };
-    let arch = |d: usize| SnnConfig { hidden: args.hidden.clone(), ..SnnConfig::seed_code(d) };
+    let cfg = TrainConfig {
+        epochs: args.epochs,
+        seed: args.seed,
+        pos_weight,
+        ..TrainConfig::default()
+    };
+    let arch = |d: usize| SnnConfig {
+        hidden: args.hidden.clone(),
+        ..SnnConfig::seed_code(d)
+    };
     let mut covariate_names = Vec::new();
     if args.clinical_covariates {
         eprintln!("out-of-fold run without clinical covariates:");
         let z0 = oof_logits(&x, &y, &arch(x.ncols()), &cfg, args.folds)?;
         let t0 = fit_temperature(&z0, &y)?;
         let th0 = select_threshold(&snn::apply_temperature(&z0, t0), &y)?;
-        println!("== out-of-fold, radiomics only ==\n{}", pcr_report(&y, &z0, t0, th0.threshold, Some(&subgroups))?);
+        println!(
+            "== out-of-fold, radiomics only ==\n{}",
+            pcr_report(&y, &z0, t0, th0.threshold, Some(&subgroups))?
+        );
         let ages: Vec<f64> = records.iter().filter_map(|r| r.age).collect();
-        let age_fill = if ages.is_empty() { 50.0 } else { ages.iter().sum::<f64>() / ages.len() as f64 };
-        let cov = Array2::from_shape_fn((records.len(), COVARIATES.len()), |(i, j)| covariates(&records[i], age_fill)[j]);
+        let age_fill = if ages.is_empty() {
+            50.0
+        } else {
+            ages.iter().sum::<f64>() / ages.len() as f64
+        };
+        let cov = Array2::from_shape_fn((records.len(), COVARIATES.len()), |(i, j)| {
+            covariates(&records[i], age_fill)[j]
+        });
         x = ndarray::concatenate![Axis(1), x, cov];
         covariate_names = COVARIATES.iter().map(|s| (*s).to_string()).collect();
         names.extend(covariate_names.clone());
@@ -203,8 +280,15 @@ fn main() -> Result<()> {
     let temperature = fit_temperature(&z, &y)?;
     let th = select_threshold(&snn::apply_temperature(&z, temperature), &y)?;
     let report = pcr_report(&y, &z, temperature, th.threshold, Some(&subgroups))?;
-    let label = if args.clinical_covariates { "radiomics + clinical covariates" } else { "radiomics" };
-    println!("== out-of-fold, {label} (T = {temperature:.4}, threshold {:.4}) ==\n{report}", th.threshold);
+    let label = if args.clinical_covariates {
+        "radiomics + clinical covariates"
+    } else {
+        "radiomics"
+    };
+    println!(
+        "== out-of-fold, {label} (T = {temperature:.4}, threshold {:.4}) ==\n{report}",
+        th.threshold
+    );
     std::fs::create_dir_all(&args.out)?;
     let curves = [
         medmetrics::reliability_curve(&y, &snn::apply_temperature(&z, 1.0), snn::ECE_BINS)?,
@@ -212,12 +296,21 @@ fn main() -> Result<()> {
     ];
     let png = args.out.join("reliability_oof.png");
     write_reliability_png(&png, &[&curves[0], &curves[1]])?;
-    eprintln!("reliability diagram (blue: before, orange: after temperature scaling): {}", png.display());
+    eprintln!(
+        "reliability diagram (blue: before, orange: after temperature scaling): {}",
+        png.display()
+    );
 
     // 3. Final model on all cases.
     let scaler = Standardizer::fit(x.view())?;
     let final_arch = arch(x.ncols());
-    let trained = train(scaler.transform(x.view())?.view(), &y, &final_arch, &cfg, &Device::Cpu)?;
+    let trained = train(
+        scaler.transform(x.view())?.view(),
+        &y,
+        &final_arch,
+        &cfg,
+        &Device::Cpu,
+    )?;
     let bundle = ModelBundle {
         format_version: BUNDLE_FORMAT_VERSION,
         architecture: final_arch,

@@ -5,7 +5,7 @@
 //! caladan-mama-mia @ `06e60fb`); the file format is Hugging Face safetensors written by candle.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
@@ -174,7 +174,7 @@ impl ModelBundle {
     }
 }
 
-fn check_weights(tensors: &HashMap<String, Tensor>, cfg: &SnnConfig, path: &PathBuf) -> Result<()> {
+fn check_weights(tensors: &HashMap<String, Tensor>, cfg: &SnnConfig, path: &Path) -> Result<()> {
     for (name, (o, i)) in layer_names(cfg).into_iter().zip(layer_shapes(cfg)) {
         for (key, shape) in [
             (format!("{name}.weight"), vec![o, i]),
@@ -183,13 +183,13 @@ fn check_weights(tensors: &HashMap<String, Tensor>, cfg: &SnnConfig, path: &Path
             match tensors.get(&key) {
                 None => {
                     return Err(Error::BundleWeights {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         reason: format!("missing tensor `{key}`"),
                     })
                 }
                 Some(t) if t.dims() != shape.as_slice() => {
                     return Err(Error::BundleWeights {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         reason: format!(
                             "tensor `{key}` has shape {:?}, the architecture needs {shape:?}",
                             t.dims()

@@ -53,11 +53,18 @@ pub fn pcr_report(
     subgroups: Option<&[Subgroups]>,
 ) -> Result<PcrReport> {
     if y.len() != logits.len() || subgroups.is_some_and(|s| s.len() != y.len()) {
-        return Err(Error::Shape { what: "labels vs logits vs subgroups", expected: vec![y.len()], got: vec![logits.len()] });
+        return Err(Error::Shape {
+            what: "labels vs logits vs subgroups",
+            expected: vec![y.len()],
+            got: vec![logits.len()],
+        });
     }
     let n_positive = y.iter().filter(|&&v| v == 1).count();
     if n_positive == 0 || n_positive == y.len() {
-        return Err(Error::SingleClass { class: u8::from(n_positive > 0), n: y.len() });
+        return Err(Error::SingleClass {
+            class: u8::from(n_positive > 0),
+            n: y.len(),
+        });
     }
     let raw = apply_temperature(logits, 1.0);
     let cal = apply_temperature(logits, temperature);
@@ -65,7 +72,12 @@ pub fn pcr_report(
     let task2 = subgroups
         .map(|s| {
             let cases: Vec<Task2Case> = (0..y.len())
-                .map(|i| Task2Case { pcr: Some(y[i]), prediction: pred[i], score: Some(cal[i]), subgroups: s[i].clone() })
+                .map(|i| Task2Case {
+                    pcr: Some(y[i]),
+                    prediction: pred[i],
+                    score: Some(cal[i]),
+                    subgroups: s[i].clone(),
+                })
                 .collect();
             medmetrics::task2_score(&cases)
         })
@@ -85,7 +97,11 @@ pub fn pcr_report(
 impl fmt::Display for PcrReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "cases {} (pCR {})", self.n, self.n_positive)?;
-        writeln!(f, "balanced accuracy {:.4}   ROC AUC {:.4}", self.balanced_accuracy, self.auc)?;
+        writeln!(
+            f,
+            "balanced accuracy {:.4}   ROC AUC {:.4}",
+            self.balanced_accuracy, self.auc
+        )?;
         writeln!(
             f,
             "ECE ({ECE_BINS} bins) {:.4} before -> {:.4} after temperature scaling   Brier {:.4}",
@@ -103,7 +119,11 @@ impl fmt::Display for PcrReport {
                     )?;
                 }
             }
-            writeln!(f, "Task 2: fairness {:.4}, ranking score {:.4}", t.fairness, t.ranking)?;
+            writeln!(
+                f,
+                "Task 2: fairness {:.4}, ranking score {:.4}",
+                t.fairness, t.ranking
+            )?;
         }
         Ok(())
     }

@@ -6,9 +6,9 @@ mod common;
 use candle_core::Device;
 use ndarray::Array2;
 use snn::{
-    fit_temperature, predict_logits, select_features, sequential_feature_selection, train, Error, FeatureTable,
-    LogisticRegression, ModelBundle, PipelineConfig, SfsConfig, SnnConfig, Standardizer, TrainConfig,
-    BUNDLE_FORMAT_VERSION, METADATA_FILE,
+    fit_temperature, predict_logits, select_features, sequential_feature_selection, train, Error,
+    FeatureTable, LogisticRegression, ModelBundle, PipelineConfig, SfsConfig, SnnConfig,
+    Standardizer, TrainConfig, BUNDLE_FORMAT_VERSION, METADATA_FILE,
 };
 
 fn names(p: usize) -> Vec<String> {
@@ -26,17 +26,34 @@ fn selection_recovers_informative_features() {
     let informative = [3, 7, 11, 18, 22, 27];
     let (x, y) = common::synthetic(600, 30, &informative, 2);
     for direction in [snn::Direction::Forward, snn::Direction::Backward] {
-        let cfg = SfsConfig { n_features: 6, direction, ..SfsConfig::default() };
-        let sel = sequential_feature_selection(x.view(), &y, &LogisticRegression::default(), &cfg).unwrap();
+        let cfg = SfsConfig {
+            n_features: 6,
+            direction,
+            ..SfsConfig::default()
+        };
+        let sel = sequential_feature_selection(x.view(), &y, &LogisticRegression::default(), &cfg)
+            .unwrap();
         assert_eq!(sel.selected, informative, "{direction:?}");
     }
     // The whole pipeline (with a redundant copy of column 3 appended, removed by the correlation filter).
     let copy = x.column(3).mapv(|v| 2.0 * v + 1.0);
     let x2 = ndarray::concatenate![ndarray::Axis(1), x, copy.insert_axis(ndarray::Axis(1))];
-    let cfg = PipelineConfig { sfs: SfsConfig { n_features: 6, ..SfsConfig::default() }, ..PipelineConfig::default() };
+    let cfg = PipelineConfig {
+        sfs: SfsConfig {
+            n_features: 6,
+            ..SfsConfig::default()
+        },
+        ..PipelineConfig::default()
+    };
     let sel = select_features(&table(x2), &y, &LogisticRegression::default(), &cfg).unwrap();
     assert_eq!(sel.after_correlation.len(), 30);
-    assert_eq!(sel.selected, informative.iter().map(|j| format!("feat_{j}")).collect::<Vec<_>>());
+    assert_eq!(
+        sel.selected,
+        informative
+            .iter()
+            .map(|j| format!("feat_{j}"))
+            .collect::<Vec<_>>()
+    );
 }
 
 fn fitted_bundle(dir: &std::path::Path) -> (FeatureTable, ModelBundle) {
@@ -44,8 +61,21 @@ fn fitted_bundle(dir: &std::path::Path) -> (FeatureTable, ModelBundle) {
     let t = table(x);
     let scaler = Standardizer::fit(t.values.view()).unwrap();
     let z = scaler.transform(t.values.view()).unwrap();
-    let arch = SnnConfig { hidden: vec![16, 8], ..SnnConfig::seed_code(5) };
-    let trained = train(z.view(), &y, &arch, &TrainConfig { epochs: 5, ..TrainConfig::default() }, &Device::Cpu).unwrap();
+    let arch = SnnConfig {
+        hidden: vec![16, 8],
+        ..SnnConfig::seed_code(5)
+    };
+    let trained = train(
+        z.view(),
+        &y,
+        &arch,
+        &TrainConfig {
+            epochs: 5,
+            ..TrainConfig::default()
+        },
+        &Device::Cpu,
+    )
+    .unwrap();
     let logits = predict_logits(&trained.model, z.view(), &Device::Cpu).unwrap();
     let bundle = ModelBundle {
         format_version: BUNDLE_FORMAT_VERSION,
@@ -74,7 +104,11 @@ fn bundle_round_trip() {
     let a = loaded.predict(&net, &t, &Device::Cpu).unwrap();
     let b = loaded.predict(&net, &shuffled, &Device::Cpu).unwrap();
     assert_eq!(a, b);
-    assert!(a.probabilities.iter().zip(&a.labels).all(|(&p, &l)| (p > 0.4) == (l == 1)));
+    assert!(a
+        .probabilities
+        .iter()
+        .zip(&a.labels)
+        .all(|(&p, &l)| (p > 0.4) == (l == 1)));
 }
 
 #[test]
@@ -93,40 +127,69 @@ fn typed_errors() {
     let mut bad = t.clone();
     bad.values[[7, 2]] = f64::NAN;
     match bundle.predict(&net, &bad, &Device::Cpu) {
-        Err(Error::NonFinite { case, feature, .. }) => assert_eq!((case.as_str(), feature.as_str()), ("CASE_007", "feat_2")),
+        Err(Error::NonFinite { case, feature, .. }) => {
+            assert_eq!((case.as_str(), feature.as_str()), ("CASE_007", "feat_2"))
+        }
         other => panic!("{other:?}"),
     }
     bad.values[[7, 2]] = f64::INFINITY;
     let y = vec![0u8; t.values.nrows()];
     assert!(matches!(
-        select_features(&bad, &y, &LogisticRegression::default(), &PipelineConfig::default()),
+        select_features(
+            &bad,
+            &y,
+            &LogisticRegression::default(),
+            &PipelineConfig::default()
+        ),
         Err(Error::NonFinite { .. })
     ));
     // Single-class training set.
     let arch = SnnConfig::seed_code(5);
     assert!(matches!(
-        train(t.values.view(), &y, &arch, &TrainConfig::default(), &Device::Cpu),
+        train(
+            t.values.view(),
+            &y,
+            &arch,
+            &TrainConfig::default(),
+            &Device::Cpu
+        ),
         Err(Error::SingleClass { class: 0, n: 200 })
     ));
     // Fewer features than the selection size.
     let (_, y2) = common::synthetic(200, 5, &[0, 1], 3);
-    match select_features(&t, &y2, &LogisticRegression::default(), &PipelineConfig::default()) {
-        Err(Error::TooFewFeatures { available: 5, requested: 40 }) => {}
+    match select_features(
+        &t,
+        &y2,
+        &LogisticRegression::default(),
+        &PipelineConfig::default(),
+    ) {
+        Err(Error::TooFewFeatures {
+            available: 5,
+            requested: 40,
+        }) => {}
         other => panic!("{other:?}"),
     }
     // A bundle from an incompatible format version.
     let meta = dir.path().join(METADATA_FILE);
-    let text = std::fs::read_to_string(&meta).unwrap().replace("\"format_version\": 1", "\"format_version\": 99");
+    let text = std::fs::read_to_string(&meta)
+        .unwrap()
+        .replace("\"format_version\": 1", "\"format_version\": 99");
     std::fs::write(&meta, text).unwrap();
     match ModelBundle::load(dir.path(), &Device::Cpu) {
-        Err(Error::IncompatibleBundle { found: 99, supported: 1, .. }) => {}
+        Err(Error::IncompatibleBundle {
+            found: 99,
+            supported: 1,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     // A CSV with a non-numeric cell names the line and column.
     let csv = dir.path().join("f.csv");
     std::fs::write(&csv, "case_id,a,b\nX,1,2\nY,3,oops\n").unwrap();
     match FeatureTable::from_csv(&csv) {
-        Err(Error::Parse { line: 3, reason, .. }) => assert!(reason.contains("`b`"), "{reason}"),
+        Err(Error::Parse {
+            line: 3, reason, ..
+        }) => assert!(reason.contains("`b`"), "{reason}"),
         other => panic!("{other:?}"),
     }
 }

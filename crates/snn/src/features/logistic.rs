@@ -76,6 +76,16 @@ impl LogisticModel {
     }
 }
 
+impl LogisticModel {
+    /// `self = from − t·step` (coefficients, then the intercept as the last entry of `step`).
+    fn step_into(&mut self, from: &LogisticModel, step: &[f64], t: f64) {
+        for ((c, &f), &s) in self.coef.iter_mut().zip(&from.coef).zip(step) {
+            *c = f - t * s;
+        }
+        self.intercept = from.intercept - t * step[from.coef.len()];
+    }
+}
+
 impl LogisticRegression {
     /// Minimises the penalised log-loss by damped Newton steps.
     ///
@@ -165,20 +175,14 @@ impl LogisticRegression {
             let largest = step.iter().fold(0.0f64, |m, &v| m.max(v.abs()));
             if largest <= self.tol {
                 // Converged: apply the (tiny) step without a line search; the error left is O(step²).
-                for j in 0..p {
-                    model.coef[j] -= step[j];
-                }
-                model.intercept -= step[p];
+                model.step_into(&model.clone(), &step, 1.0);
                 break;
             }
             let mut t = 1.0;
             let mut candidate = model.clone();
             if largest <= TRUST_FULL_STEP {
                 // Close to the optimum Newton's full step is safe (the loss is smooth and strongly convex).
-                for j in 0..p {
-                    candidate.coef[j] = model.coef[j] - step[j];
-                }
-                candidate.intercept = model.intercept - step[p];
+                candidate.step_into(&model, &step, 1.0);
                 z = candidate.decision_function(cols);
                 f = None;
                 std::mem::swap(&mut model, &mut candidate);
@@ -187,10 +191,7 @@ impl LogisticRegression {
             let f0 = *f.get_or_insert_with(|| objective(&z, &yf, &model.coef, lambda));
             let mut accepted = false;
             for _ in 0..20 {
-                for j in 0..p {
-                    candidate.coef[j] = model.coef[j] - t * step[j];
-                }
-                candidate.intercept = model.intercept - t * step[p];
+                candidate.step_into(&model, &step, t);
                 let zc = candidate.decision_function(cols);
                 let fc = objective(&zc, &yf, &candidate.coef, lambda);
                 if fc <= f0 {
@@ -228,7 +229,8 @@ fn objective(z: &[f64], y: &[f64], w: &[f64], lambda: f64) -> f64 {
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU supports the features `dot_fma` is compiled for (checked just above).
             return unsafe { dot_fma(a, b) };
         }
@@ -248,7 +250,12 @@ fn dot_portable(a: &[f64], b: &[f64]) -> f64 {
             acc[k] += x[k] * y[k];
         }
     }
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail
 }
 
@@ -265,7 +272,12 @@ unsafe fn dot_fma(a: &[f64], b: &[f64]) -> f64 {
             acc[k] = x[k].mul_add(y[k], acc[k]);
         }
     }
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     let mut s = 0.0;
     for v in acc {
         s += v;
