@@ -4,6 +4,7 @@
 //! It is not published.
 
 pub mod demo_case;
+pub mod evaluate;
 
 pub use medmetrics;
 pub use mednext;
