@@ -62,6 +62,7 @@ pub use features::scale::Standardizer;
 pub use features::sfs::{
     sequential_feature_selection, Direction, Estimator, Scoring, Selection, SfsConfig,
 };
+pub use features::snn_estimator::SnnEstimator;
 pub use features::table::FeatureTable;
 pub use model::{
     alpha_dropout_affine, layer_names, layer_shapes, new_trainable, selu, snn, AlphaDropout, Snn,

@@ -56,6 +56,82 @@ fn selection_recovers_informative_features() {
     );
 }
 
+/// The network itself as the selection estimator (small: 2 of 8 columns, few epochs).
+#[test]
+fn snn_as_selection_estimator() {
+    let (x, y) = common::synthetic(200, 8, &[2, 5], 4);
+    let est = snn::SnnEstimator {
+        template: SnnConfig {
+            hidden: vec![16, 16],
+            ..SnnConfig::default()
+        },
+        train: TrainConfig {
+            epochs: 15,
+            ..TrainConfig::default()
+        },
+    };
+    let cfg = SfsConfig {
+        n_features: 2,
+        n_splits: 3,
+        ..SfsConfig::default()
+    };
+    let sel = sequential_feature_selection(x.view(), &y, &est, &cfg).unwrap();
+    assert_eq!(sel.selected, vec![2, 5]);
+}
+
+/// The report's numbers equal medmetrics' on the same predictions; the PNG is a valid 480×480 RGB image.
+#[test]
+fn report_and_reliability_png() {
+    let g = common::golden();
+    let z: Vec<f64> = g["temperature"]["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let y: Vec<u8> = g["temperature"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    let groups: Vec<medmetrics::Subgroups> = (0..y.len())
+        .map(|i| medmetrics::Subgroups {
+            age: Some(["0-40", "41-50"][i % 2].into()),
+            ..Default::default()
+        })
+        .collect();
+    let r = snn::pcr_report(&y, &z, 2.0, 0.4, Some(&groups)).unwrap();
+    let p = snn::apply_temperature(&z, 2.0);
+    let pred: Vec<u8> = p.iter().map(|&v| u8::from(v > 0.4)).collect();
+    assert_eq!(
+        r.balanced_accuracy,
+        medmetrics::balanced_accuracy(&y, &pred, medmetrics::Adjusted::No).unwrap()
+    );
+    assert_eq!(
+        r.ece_calibrated,
+        medmetrics::expected_calibration_error(&y, &p, 10).unwrap()
+    );
+    let t2 = r.task2.as_ref().unwrap();
+    assert_eq!(
+        t2.variables
+            .iter()
+            .find(|v| v.variable == medmetrics::SubgroupVariable::Age)
+            .unwrap()
+            .groups
+            .len(),
+        2
+    );
+    assert!(r.to_string().contains("Task 2: fairness"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rel.png");
+    let curve = medmetrics::reliability_curve(&y, &p, 10).unwrap();
+    snn::write_reliability_png(&path, &[&curve]).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 480);
+}
+
 fn fitted_bundle(dir: &std::path::Path) -> (FeatureTable, ModelBundle) {
     let (x, y) = common::synthetic(200, 5, &[0, 1], 3);
     let t = table(x);

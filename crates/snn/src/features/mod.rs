@@ -7,4 +7,5 @@ pub(crate) mod logistic;
 pub(crate) mod pipeline;
 pub(crate) mod scale;
 pub(crate) mod sfs;
+pub(crate) mod snn_estimator;
 pub(crate) mod table;
