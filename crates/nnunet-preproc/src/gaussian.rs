@@ -71,7 +71,7 @@ pub fn compute_gaussian(patch: [usize; 3], sigma_scale: f64, peak: f64) -> Resul
             reason: format!("every axis must be ≥ 1, got {patch:?}"),
         });
     }
-    if !(sigma_scale > 0.0 && sigma_scale.is_finite()) || !(peak > 0.0 && peak.is_finite()) {
+    if !(sigma_scale > 0.0 && sigma_scale.is_finite() && peak > 0.0 && peak.is_finite()) {
         return Err(Error::InvalidParameter {
             key: "sigma_scale",
             reason: format!("sigma_scale {sigma_scale} and peak {peak} must be finite and > 0"),

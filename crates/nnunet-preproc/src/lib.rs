@@ -51,23 +51,26 @@ pub mod case;
 pub mod crop;
 pub mod export;
 pub mod fingerprint;
+mod gaussian;
+mod loader;
 pub mod mamamia;
 pub mod nifti_io;
 pub mod normalize;
 pub mod np_stats;
 pub mod plans;
+mod postprocess;
 pub mod preprocessor;
 pub mod resample;
-pub mod target_spacing;
-mod gaussian;
-mod sliding_window;
-mod loader;
-mod postprocess;
 mod sampling;
+mod sliding_window;
+pub mod target_spacing;
 
 pub use error::{Error, Result};
 pub use geometry::{Geometry, Spacing, Volume};
 // -- re-exports (keep one `pub use` per line) --
+pub use augment::{
+    augment_sample, validation_sample, AugmentConfig, AugmentFlavour, AugmentedSample,
+};
 pub use cache::{write_json_atomically, MappedCase, PreprocessedCache};
 pub use case::{load_case, Case, CaseFiles, SegmentationRequirement};
 pub use crop::{
@@ -81,6 +84,8 @@ pub use fingerprint::{
     case_fingerprint, dataset_fingerprint, dataset_fingerprint_for, CaseFingerprint,
     DatasetFingerprint, ForegroundIntensityProperties,
 };
+pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
+pub use loader::{make_batch, split_batch, Batch, Loader, LoaderConfig, LoaderMode};
 pub use mamamia::{BreastBox, ClinicalRecord, ClinicalTable, MamaMia, PatientInfo, Splits};
 pub use nifti_io::{
     read_geometry, read_label_map, read_volume, read_volume_with, write_mask, write_volume,
@@ -91,26 +96,23 @@ pub use normalize::{
     use_mask_for_norm_v1, NormalizationScheme, SchemeKind,
 };
 pub use plans::{Flavour, Plans, PlansParams, TargetSpacing};
+pub use postprocess::{
+    keep_largest_component_mask_mut, keep_largest_component_mut, label_components, postprocess_mut,
+    BreastBoxMasking, Connectivity, PostprocessConfig,
+};
 pub use preprocessor::{preprocess_case, CaseProperties, PreprocessedCase};
 pub use resample::{
     compute_new_shape, resample_data, resample_segmentation, separate_z_axis, Order,
     ResampleConfig, SegResampleConfig, SegmentationRule, SeparateZ,
 };
-pub use gaussian::{compute_gaussian, gaussian_kernel_1d, gaussian_peak};
-pub use loader::{make_batch, split_batch, Batch, Loader, LoaderConfig, LoaderMode};
-pub use postprocess::{
-    keep_largest_component_mask_mut, keep_largest_component_mut, label_components, postprocess_mut,
-    BreastBoxMasking, Connectivity, PostprocessConfig,
-};
-pub use augment::{augment_sample, validation_sample, AugmentConfig, AugmentFlavour, AugmentedSample};
 pub use sampling::{
     crop_and_pad_data, crop_and_pad_seg, fold_cases, generate_crossval_split, loader_patch_size,
-    patch_lower_bound, read_splits_json, sample_rng, write_splits_json, CachedCase, Fold, FoldSplit,
-    InMemoryCase, Oversampling, PatchSampler, SampledPatch, SamplerConfig, TrainingCase,
+    patch_lower_bound, read_splits_json, sample_rng, write_splits_json, CachedCase, Fold,
+    FoldSplit, InMemoryCase, Oversampling, PatchSampler, SampledPatch, SamplerConfig, TrainingCase,
 };
 pub use sliding_window::{
-    compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window, sliding_window_tiles,
-    SlidingWindow, SlidingWindowConfig, TileWeighting, TtaAveraging,
+    compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window,
+    sliding_window_tiles, SlidingWindow, SlidingWindowConfig, TileWeighting, TtaAveraging,
 };
 pub use target_spacing::{
     target_spacing, target_spacing_with, transpose_backward, transpose_forward,

@@ -50,7 +50,12 @@ pub struct LoaderConfig {
 
 impl Default for LoaderConfig {
     fn default() -> Self {
-        LoaderConfig { workers: 2, prefetch: 2, seed: 12345, mode: LoaderMode::Train }
+        LoaderConfig {
+            workers: 2,
+            prefetch: 2,
+            seed: 12345,
+            mode: LoaderMode::Train,
+        }
     }
 }
 
@@ -72,7 +77,13 @@ pub struct Batch {
 ///
 /// # Errors
 /// The augmentation's errors (bad configuration).
-pub fn make_batch(sampler: &PatchSampler, augment: &AugmentConfig, seed: u64, index: u64, mode: LoaderMode) -> Result<Batch> {
+pub fn make_batch(
+    sampler: &PatchSampler,
+    augment: &AugmentConfig,
+    seed: u64,
+    index: u64,
+    mode: LoaderMode,
+) -> Result<Batch> {
     let cases = sampler.batch_cases(seed, index);
     let samples = cases
         .par_iter()
@@ -91,11 +102,19 @@ pub fn make_batch(sampler: &PatchSampler, augment: &AugmentConfig, seed: u64, in
     let n_t = samples[0].targets.len();
     let targets = (0..n_t)
         .map(|t| {
-            let v: Vec<_> = samples.iter().map(|s| s.targets[t].view().insert_axis(Axis(0))).collect();
+            let v: Vec<_> = samples
+                .iter()
+                .map(|s| s.targets[t].view().insert_axis(Axis(0)))
+                .collect();
             ndarray::stack(Axis(0), &v)
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Batch { index, data, targets, cases })
+    Ok(Batch {
+        index,
+        data,
+        targets,
+        cases,
+    })
 }
 
 /// A running loader (see the module docs). Iterate with [`Loader::next_batch`]; dropping it stops the workers.
@@ -111,7 +130,10 @@ pub struct Loader {
 
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loader").field("config", &self.config).field("next", &self.next).finish()
+        f.debug_struct("Loader")
+            .field("config", &self.config)
+            .field("next", &self.next)
+            .finish()
     }
 }
 
@@ -121,9 +143,16 @@ impl Loader {
     /// # Errors
     /// [`Error::InvalidParameter`] (`prefetch`) if `prefetch == 0` with workers; [`Error::Io`] if a thread
     /// cannot be spawned.
-    pub fn new(sampler: PatchSampler, augment: AugmentConfig, config: LoaderConfig) -> Result<Self> {
+    pub fn new(
+        sampler: PatchSampler,
+        augment: AugmentConfig,
+        config: LoaderConfig,
+    ) -> Result<Self> {
         if config.workers > 0 && config.prefetch == 0 {
-            return Err(Error::InvalidParameter { key: "prefetch", reason: "must be ≥ 1 with worker threads".into() });
+            return Err(Error::InvalidParameter {
+                key: "prefetch",
+                reason: "must be ≥ 1 with worker threads".into(),
+            });
         }
         let sampler = Arc::new(sampler);
         let augment = Arc::new(augment);
@@ -150,7 +179,15 @@ impl Loader {
             receivers.push(rx);
             handles.push(h);
         }
-        Ok(Loader { sampler, augment, config, next: 0, receivers, stop, handles })
+        Ok(Loader {
+            sampler,
+            augment,
+            config,
+            next: 0,
+            receivers,
+            stop,
+            handles,
+        })
     }
 
     /// The next batch, in index order.
@@ -161,13 +198,21 @@ impl Loader {
         let b = self.next;
         self.next += 1;
         if self.receivers.is_empty() {
-            return make_batch(&self.sampler, &self.augment, self.config.seed, b, self.config.mode);
+            return make_batch(
+                &self.sampler,
+                &self.augment,
+                self.config.seed,
+                b,
+                self.config.mode,
+            );
         }
         let w = (b % self.receivers.len() as u64) as usize;
-        self.receivers[w].recv().map_err(|_| Error::InvalidParameter {
-            key: "workers",
-            reason: format!("loader worker {w} stopped unexpectedly"),
-        })?
+        self.receivers[w]
+            .recv()
+            .map_err(|_| Error::InvalidParameter {
+                key: "workers",
+                reason: format!("loader worker {w} stopped unexpectedly"),
+            })?
     }
 }
 

@@ -33,7 +33,10 @@ pub enum Connectivity {
 /// raster order of their first voxel, as skimage/scipy do) and the size of each component (`sizes[i]` is the
 /// voxel count of label `i + 1`).
 #[must_use]
-pub fn label_components(mask: ArrayView3<'_, bool>, connectivity: Connectivity) -> (Array3<u32>, Vec<usize>) {
+pub fn label_components(
+    mask: ArrayView3<'_, bool>,
+    connectivity: Connectivity,
+) -> (Array3<u32>, Vec<usize>) {
     let (n0, n1, n2) = mask.dim();
     let mut labels = Array3::<u32>::zeros((n0, n1, n2));
     let mut sizes = Vec::new();
@@ -52,8 +55,18 @@ pub fn label_components(mask: ArrayView3<'_, bool>, connectivity: Connectivity) 
                 while let Some(v) = stack.pop() {
                     count += 1;
                     for o in &offsets {
-                        let (a, b, c) = (v[0] as isize + o[0], v[1] as isize + o[1], v[2] as isize + o[2]);
-                        if a < 0 || b < 0 || c < 0 || a >= n0 as isize || b >= n1 as isize || c >= n2 as isize {
+                        let (a, b, c) = (
+                            v[0] as isize + o[0],
+                            v[1] as isize + o[1],
+                            v[2] as isize + o[2],
+                        );
+                        if a < 0
+                            || b < 0
+                            || c < 0
+                            || a >= n0 as isize
+                            || b >= n1 as isize
+                            || c >= n2 as isize
+                        {
                             continue;
                         }
                         let w = [a as usize, b as usize, c as usize];
@@ -91,12 +104,17 @@ fn neighbour_offsets(connectivity: Connectivity) -> Vec<[isize; 3]> {
 
 /// Keeps the largest connected component(s) of the mask, in place; returns how many voxels were removed (set
 /// to `false`). An empty mask is left unchanged.
-pub fn keep_largest_component_mask_mut(mut mask: ArrayViewMut3<'_, bool>, connectivity: Connectivity) -> usize {
+pub fn keep_largest_component_mask_mut(
+    mut mask: ArrayViewMut3<'_, bool>,
+    connectivity: Connectivity,
+) -> usize {
     let (labels, sizes) = label_components(mask.view(), connectivity);
     let Some(&max) = sizes.iter().max() else {
         return 0;
     };
-    let keep: Vec<bool> = std::iter::once(false).chain(sizes.iter().map(|&s| s == max)).collect();
+    let keep: Vec<bool> = std::iter::once(false)
+        .chain(sizes.iter().map(|&s| s == max))
+        .collect();
     let mut removed = 0;
     Zip::from(&mut mask).and(&labels).for_each(|m, &l| {
         if *m && !keep[l as usize] {

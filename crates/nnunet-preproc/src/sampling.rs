@@ -62,11 +62,18 @@ pub enum Fold {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] if `n_folds < 2` or there are fewer ids than folds.
-pub fn generate_crossval_split(case_ids: &[String], n_folds: usize, seed: u64) -> Result<Vec<FoldSplit>> {
+pub fn generate_crossval_split(
+    case_ids: &[String],
+    n_folds: usize,
+    seed: u64,
+) -> Result<Vec<FoldSplit>> {
     if n_folds < 2 || case_ids.len() < n_folds {
         return Err(Error::InvalidParameter {
             key: "n_folds",
-            reason: format!("need 2 ≤ n_folds ≤ #cases, got {n_folds} folds for {} cases", case_ids.len()),
+            reason: format!(
+                "need 2 ≤ n_folds ≤ #cases, got {n_folds} folds for {} cases",
+                case_ids.len()
+            ),
         });
     }
     let mut sorted = case_ids.to_vec();
@@ -79,7 +86,9 @@ pub fn generate_crossval_split(case_ids: &[String], n_folds: usize, seed: u64) -
     for f in 0..n_folds {
         let len = n / n_folds + usize::from(f < n % n_folds);
         let mut is_val = vec![false; n];
-        perm[start..start + len].iter().for_each(|&i| is_val[i] = true);
+        perm[start..start + len]
+            .iter()
+            .for_each(|&i| is_val[i] = true);
         start += len;
         let (val, train): (Vec<_>, Vec<_>) = (0..n).partition(|&i| is_val[i]);
         out.push(FoldSplit {
@@ -169,13 +178,35 @@ pub fn sample_rng(seed: u64, batch: u64, sample: u64) -> ChaCha8Rng {
 /// assert_eq!(loader_patch_size([128, 128, 128], [a; 3], 0.85), [205, 205, 205]);
 /// ```
 #[must_use]
-pub fn loader_patch_size(final_patch: [usize; 3], max_rotation: [f64; 3], min_scale: f64) -> [usize; 3] {
+pub fn loader_patch_size(
+    final_patch: [usize; 3],
+    max_rotation: [f64; 3],
+    min_scale: f64,
+) -> [usize; 3] {
     let c = final_patch.map(|v| v as f64);
     let rot = max_rotation.map(|a| a.abs().min(std::f64::consts::FRAC_PI_2));
     // Row vector times the rotation matrix (batchgenerators `rotate_coords_3d`).
-    let rx = |a: f64| [c[0], c[1] * a.cos() + c[2] * a.sin(), -c[1] * a.sin() + c[2] * a.cos()];
-    let ry = |a: f64| [c[0] * a.cos() - c[2] * a.sin(), c[1], c[0] * a.sin() + c[2] * a.cos()];
-    let rz = |a: f64| [c[0] * a.cos() + c[1] * a.sin(), -c[0] * a.sin() + c[1] * a.cos(), c[2]];
+    let rx = |a: f64| {
+        [
+            c[0],
+            c[1] * a.cos() + c[2] * a.sin(),
+            -c[1] * a.sin() + c[2] * a.cos(),
+        ]
+    };
+    let ry = |a: f64| {
+        [
+            c[0] * a.cos() - c[2] * a.sin(),
+            c[1],
+            c[0] * a.sin() + c[2] * a.cos(),
+        ]
+    };
+    let rz = |a: f64| {
+        [
+            c[0] * a.cos() + c[1] * a.sin(),
+            -c[0] * a.sin() + c[1] * a.cos(),
+            c[2],
+        ]
+    };
     let mut m = c;
     for v in [rx(rot[0]), ry(rot[1]), rz(rot[2])] {
         for a in 0..3 {
@@ -209,7 +240,8 @@ pub fn patch_lower_bound<R: Rng + ?Sized>(
         shape[a] as isize + need[a].div_euclid(2) + need[a].rem_euclid(2) - patch[a] as isize
     });
     if force_fg {
-        let eligible: Vec<&Vec<[usize; 3]>> = class_locations.values().filter(|v| !v.is_empty()).collect();
+        let eligible: Vec<&Vec<[usize; 3]>> =
+            class_locations.values().filter(|v| !v.is_empty()).collect();
         if !eligible.is_empty() {
             let class = eligible[rng.gen_range(0..eligible.len())];
             let v = class[rng.gen_range(0..class.len())];
@@ -222,23 +254,35 @@ pub fn patch_lower_bound<R: Rng + ?Sized>(
 /// Crops `(C, z, y, x)` data at `lb` with size `size`, padding out-of-image voxels with `pad`
 /// (`acvl_utils.crop_and_pad_nd`).
 #[must_use]
-pub fn crop_and_pad_data(data: ArrayView4<'_, f32>, lb: [isize; 3], size: [usize; 3], pad: f32) -> Array4<f32> {
+pub fn crop_and_pad_data(
+    data: ArrayView4<'_, f32>,
+    lb: [isize; 3],
+    size: [usize; 3],
+    pad: f32,
+) -> Array4<f32> {
     let c = data.shape()[0];
     let mut out = Array4::from_elem((c, size[0], size[1], size[2]), pad);
     let sh = [data.shape()[1], data.shape()[2], data.shape()[3]];
     if let Some([r0, r1, r2, o0, o1, o2]) = overlap(sh, lb, size) {
-        out.slice_mut(s![.., o0, o1, o2]).assign(&data.slice(s![.., r0, r1, r2]));
+        out.slice_mut(s![.., o0, o1, o2])
+            .assign(&data.slice(s![.., r0, r1, r2]));
     }
     out
 }
 
 /// [`crop_and_pad_data`] for a label map (nnU-Net pads with −1).
 #[must_use]
-pub fn crop_and_pad_seg(seg: ArrayView3<'_, i16>, lb: [isize; 3], size: [usize; 3], pad: i16) -> Array3<i16> {
+pub fn crop_and_pad_seg(
+    seg: ArrayView3<'_, i16>,
+    lb: [isize; 3],
+    size: [usize; 3],
+    pad: i16,
+) -> Array3<i16> {
     let mut out = Array3::from_elem((size[0], size[1], size[2]), pad);
     let sh = [seg.shape()[0], seg.shape()[1], seg.shape()[2]];
     if let Some([r0, r1, r2, o0, o1, o2]) = overlap(sh, lb, size) {
-        out.slice_mut(s![o0, o1, o2]).assign(&seg.slice(s![r0, r1, r2]));
+        out.slice_mut(s![o0, o1, o2])
+            .assign(&seg.slice(s![r0, r1, r2]));
     }
     out
 }
@@ -302,7 +346,11 @@ impl CachedCase {
         if seg.shape() != &mapped.data().shape()[1..] {
             return Err(Error::Cache {
                 path: cache.seg_path(case),
-                reason: format!("seg shape {:?} vs data shape {:?}", seg.shape(), mapped.data().shape()),
+                reason: format!(
+                    "seg shape {:?} vs data shape {:?}",
+                    seg.shape(),
+                    mapped.data().shape()
+                ),
             });
         }
         Ok(CachedCase {
@@ -426,7 +474,10 @@ pub struct PatchSampler {
 impl std::fmt::Debug for PatchSampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PatchSampler")
-            .field("cases", &self.cases.iter().map(|c| c.id()).collect::<Vec<_>>())
+            .field(
+                "cases",
+                &self.cases.iter().map(|c| c.id()).collect::<Vec<_>>(),
+            )
             .field("config", &self.config)
             .finish()
     }
@@ -446,11 +497,22 @@ impl PatchSampler {
         if config.batch_size == 0 {
             return bad("batch_size", "must be ≥ 1".into());
         }
-        if (0..3).any(|a| config.loader_patch_size[a] < config.patch_size[a] || config.patch_size[a] == 0) {
-            return bad("loader_patch_size", format!("{:?} must be ≥ patch {:?} ≥ 1", config.loader_patch_size, config.patch_size));
+        if (0..3).any(|a| {
+            config.loader_patch_size[a] < config.patch_size[a] || config.patch_size[a] == 0
+        }) {
+            return bad(
+                "loader_patch_size",
+                format!(
+                    "{:?} must be ≥ patch {:?} ≥ 1",
+                    config.loader_patch_size, config.patch_size
+                ),
+            );
         }
         if !(0.0..=1.0).contains(&config.oversample_foreground) {
-            return bad("oversample_foreground", format!("{} ∉ [0, 1]", config.oversample_foreground));
+            return bad(
+                "oversample_foreground",
+                format!("{} ∉ [0, 1]", config.oversample_foreground),
+            );
         }
         for c in &cases {
             if c.seg().shape() != &c.data().shape()[1..] {
@@ -468,7 +530,11 @@ impl PatchSampler {
     ///
     /// # Errors
     /// As [`CachedCase::open`] and [`PatchSampler::new`].
-    pub fn from_cache(cache: &PreprocessedCache, case_ids: &[String], config: SamplerConfig) -> Result<Self> {
+    pub fn from_cache(
+        cache: &PreprocessedCache,
+        case_ids: &[String],
+        config: SamplerConfig,
+    ) -> Result<Self> {
         let cases = case_ids
             .iter()
             .map(|id| CachedCase::open(cache, id).map(|c| Box::new(c) as Box<dyn TrainingCase>))
@@ -492,7 +558,9 @@ impl PatchSampler {
     #[must_use]
     pub fn batch_cases(&self, seed: u64, batch: u64) -> Vec<usize> {
         let mut rng = sample_rng(seed, batch, u64::MAX);
-        (0..self.config.batch_size).map(|_| rng.gen_range(0..self.cases.len())).collect()
+        (0..self.config.batch_size)
+            .map(|_| rng.gen_range(0..self.cases.len()))
+            .collect()
     }
 
     /// Draws sample `j` of batch `batch` for case `case` with `rng` (bounds, crop, padding).
@@ -505,7 +573,14 @@ impl PatchSampler {
         let data = c.data();
         let shape = [data.shape()[1], data.shape()[2], data.shape()[3]];
         let size = self.config.loader_patch_size;
-        let lb = patch_lower_bound(shape, size, self.config.patch_size, forced, c.class_locations(), rng);
+        let lb = patch_lower_bound(
+            shape,
+            size,
+            self.config.patch_size,
+            forced,
+            c.class_locations(),
+            rng,
+        );
         SampledPatch {
             case,
             lower_bound: lb,

@@ -26,7 +26,7 @@
 //! `acvl_utils` `pad_nd_image`; nnU-Net v1 `nnunet/network_architecture/neural_network.py`
 //! (`_internal_predict_3D_3Dconv_tiled`, `_internal_maybe_mirror_and_pred_3D`).
 
-use ndarray::{s, Array3, Array4, ArrayView4, Axis, Zip};
+use ndarray::{s, Array3, Array4, ArrayView4, Zip};
 
 use crate::error::{Error, Result};
 use crate::gaussian::{compute_gaussian, gaussian_peak};
@@ -141,7 +141,11 @@ impl SlidingWindowConfig {
 /// assert_eq!(compute_steps_for_sliding_window(110, 64, 0.5).unwrap(), vec![0, 23, 46]);
 /// assert_eq!(compute_steps_for_sliding_window(160, 128, 0.5).unwrap(), vec![0, 32]);
 /// ```
-pub fn compute_steps_for_sliding_window(size: usize, patch: usize, step: f64) -> Result<Vec<usize>> {
+pub fn compute_steps_for_sliding_window(
+    size: usize,
+    patch: usize,
+    step: f64,
+) -> Result<Vec<usize>> {
     if !(step > 0.0 && step <= 1.0) {
         return Err(Error::InvalidParameter {
             key: "step",
@@ -214,7 +218,9 @@ impl SlidingWindow {
     pub fn new(patch: [usize; 3], config: SlidingWindowConfig) -> Result<Self> {
         compute_steps_for_sliding_window(patch[0].max(1), patch[0].max(1), config.step)?;
         let weights = match config.weighting {
-            TileWeighting::Gaussian => Some(compute_gaussian(patch, 1.0 / 8.0, config.gaussian_peak)?),
+            TileWeighting::Gaussian => {
+                Some(compute_gaussian(patch, 1.0 / 8.0, config.gaussian_peak)?)
+            }
             TileWeighting::Constant => {
                 if patch.contains(&0) {
                     return Err(Error::InvalidParameter {
@@ -256,7 +262,12 @@ impl SlidingWindow {
     /// [`Error::ShapeMismatch`] (converted into `E`) if the predictor returns a shape other than
     /// `(n_classes, pz, py, px)`, [`Error::InvalidParameter`] for `n_classes == 0` or an empty volume; the
     /// predictor's own errors are passed through.
-    pub fn predict<E, F>(&self, data: ArrayView4<'_, f32>, n_classes: usize, mut predictor: F) -> std::result::Result<Array4<f32>, E>
+    pub fn predict<E, F>(
+        &self,
+        data: ArrayView4<'_, f32>,
+        n_classes: usize,
+        mut predictor: F,
+    ) -> std::result::Result<Array4<f32>, E>
     where
         E: From<Error>,
         F: FnMut(ArrayView4<'_, f32>) -> std::result::Result<Array4<f32>, E>,
@@ -271,12 +282,19 @@ impl SlidingWindow {
         }
         let p = self.patch;
         let pad = padding_for_patch([d0, d1, d2], p);
-        let padded_shape: [usize; 3] = std::array::from_fn(|a| [d0, d1, d2][a] + pad[a].0 + pad[a].1);
+        let padded_shape: [usize; 3] =
+            std::array::from_fn(|a| [d0, d1, d2][a] + pad[a].0 + pad[a].1);
         let padded_owned;
         let padded: ArrayView4<'_, f32> = if pad.iter().any(|&(lo, hi)| lo + hi > 0) {
-            let mut a = Array4::<f32>::zeros((c, padded_shape[0], padded_shape[1], padded_shape[2]));
-            a.slice_mut(s![.., pad[0].0..pad[0].0 + d0, pad[1].0..pad[1].0 + d1, pad[2].0..pad[2].0 + d2])
-                .assign(&data);
+            let mut a =
+                Array4::<f32>::zeros((c, padded_shape[0], padded_shape[1], padded_shape[2]));
+            a.slice_mut(s![
+                ..,
+                pad[0].0..pad[0].0 + d0,
+                pad[1].0..pad[1].0 + d1,
+                pad[2].0..pad[2].0 + d2
+            ])
+            .assign(&data);
             padded_owned = a;
             padded_owned.view()
         } else {
@@ -285,7 +303,8 @@ impl SlidingWindow {
         let tiles = sliding_window_tiles(padded_shape, p, self.config.step)?;
         let combos = self.config.mirror_combinations();
         let inv_passes = 1.0 / combos.len() as f32;
-        let mut acc = Array4::<f32>::zeros((n_classes, padded_shape[0], padded_shape[1], padded_shape[2]));
+        let mut acc =
+            Array4::<f32>::zeros((n_classes, padded_shape[0], padded_shape[1], padded_shape[2]));
         let mut wsum = Array3::<f32>::zeros(padded_shape);
         let expected = [n_classes, p[0], p[1], p[2]];
         for t in &tiles {
@@ -296,11 +315,8 @@ impl SlidingWindow {
                 let mut out = if axes.is_empty() {
                     predictor(tile.view())?
                 } else {
-                    let mut v = tile.view();
-                    for &a in axes {
-                        v.invert_axis(Axis(a + 1));
-                    }
-                    let flipped = v.as_standard_layout();
+                    let mut flipped = Array4::<f32>::zeros(tile.raw_dim());
+                    flip_rows(&tile, &mut flipped, axes, RowOp::Assign);
                     predictor(flipped.view())?
                 };
                 if out.shape() != expected {
@@ -314,18 +330,23 @@ impl SlidingWindow {
                 if self.config.averaging == TtaAveraging::Softmax {
                     softmax_classes_mut(&mut out);
                 }
-                let mut v = out.view();
-                for &a in axes {
-                    v.invert_axis(Axis(a + 1));
+                if !out.is_standard_layout() {
+                    out = out.as_standard_layout().into_owned();
                 }
                 match sum.as_mut() {
-                    None => sum = Some(if axes.is_empty() { out } else { v.as_standard_layout().into_owned() }),
-                    Some(s) => Zip::from(s).and(&v).par_for_each(|a, &b| *a += b),
+                    None if axes.is_empty() => sum = Some(out),
+                    None => {
+                        let mut s = Array4::<f32>::zeros(out.raw_dim());
+                        flip_rows(&out, &mut s, axes, RowOp::Assign);
+                        sum = Some(s);
+                    }
+                    Some(s) => flip_rows(&out, s, axes, RowOp::Add),
                 }
             }
             let sum = sum.expect("at least the identity pass");
             let mut acc_tile = acc.slice_mut(region);
-            let mut w_tile = wsum.slice_mut(s![t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]]);
+            let mut w_tile =
+                wsum.slice_mut(s![t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]]);
             match &self.weights {
                 Some(g) => {
                     for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
@@ -338,7 +359,9 @@ impl SlidingWindow {
                 }
                 None => {
                     for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
-                        Zip::from(&mut a_k).and(&s_k).par_for_each(|a, &s| *a += s * inv_passes);
+                        Zip::from(&mut a_k)
+                            .and(&s_k)
+                            .par_for_each(|a, &s| *a += s * inv_passes);
                     }
                     w_tile.mapv_inplace(|w| w + 1.0);
                 }
@@ -351,7 +374,12 @@ impl SlidingWindow {
             return Ok(acc);
         }
         Ok(acc
-            .slice(s![.., pad[0].0..pad[0].0 + d0, pad[1].0..pad[1].0 + d1, pad[2].0..pad[2].0 + d2])
+            .slice(s![
+                ..,
+                pad[0].0..pad[0].0 + d0,
+                pad[1].0..pad[1].0 + d1,
+                pad[2].0..pad[2].0 + d2
+            ])
             .to_owned())
     }
 
@@ -360,7 +388,12 @@ impl SlidingWindow {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for an empty ensemble; otherwise as [`SlidingWindow::predict`].
-    pub fn predict_ensemble<E, F>(&self, data: ArrayView4<'_, f32>, n_classes: usize, predictors: &mut [F]) -> std::result::Result<Array4<f32>, E>
+    pub fn predict_ensemble<E, F>(
+        &self,
+        data: ArrayView4<'_, f32>,
+        n_classes: usize,
+        predictors: &mut [F],
+    ) -> std::result::Result<Array4<f32>, E>
     where
         E: From<Error>,
         F: FnMut(ArrayView4<'_, f32>) -> std::result::Result<Array4<f32>, E>,
@@ -412,6 +445,50 @@ where
     SlidingWindow::new(patch, *config)?.predict(data, n_classes, predictor)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowOp {
+    Assign,
+    Add,
+}
+
+/// `dst = flip(src)` or `dst += flip(src)` over the spatial `axes` (0, 1, 2 = z, y, x), both `(C, z, y, x)` in
+/// standard layout; row by row (contiguous x rows, reversed when x is flipped), parallel over `(c, z)` planes.
+fn flip_rows(src: &Array4<f32>, dst: &mut Array4<f32>, axes: &[usize], op: RowOp) {
+    use rayon::prelude::*;
+    let (c, nz, ny, nx) = src.dim();
+    let fz = axes.contains(&0);
+    let fy = axes.contains(&1);
+    let fx = axes.contains(&2);
+    let s = src.as_slice().expect("standard layout");
+    let d = dst.as_slice_mut().expect("standard layout");
+    let plane = ny * nx;
+    d.par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(cz, dplane)| {
+            let (ch, z) = (cz / nz, cz % nz);
+            let sz = if fz { nz - 1 - z } else { z };
+            let sbase = (ch * nz + sz) * plane;
+            for y in 0..ny {
+                let sy = if fy { ny - 1 - y } else { y };
+                let srow = &s[sbase + sy * nx..sbase + (sy + 1) * nx];
+                let drow = &mut dplane[y * nx..(y + 1) * nx];
+                match (op, fx) {
+                    (RowOp::Assign, false) => drow.copy_from_slice(srow),
+                    (RowOp::Assign, true) => drow
+                        .iter_mut()
+                        .zip(srow.iter().rev())
+                        .for_each(|(a, &b)| *a = b),
+                    (RowOp::Add, false) => drow.iter_mut().zip(srow).for_each(|(a, &b)| *a += b),
+                    (RowOp::Add, true) => drow
+                        .iter_mut()
+                        .zip(srow.iter().rev())
+                        .for_each(|(a, &b)| *a += b),
+                }
+            }
+        });
+    let _ = c;
+}
+
 /// Softmax over axis 0 (classes) in place, max-subtracted.
 fn softmax_classes_mut(x: &mut Array4<f32>) {
     if !x.is_standard_layout() {
@@ -419,10 +496,14 @@ fn softmax_classes_mut(x: &mut Array4<f32>) {
     }
     let k = x.shape()[0];
     let n: usize = x.shape()[1..].iter().product();
-    let flat = x.as_slice_mut().expect("predictor output is owned and standard layout");
+    let flat = x
+        .as_slice_mut()
+        .expect("predictor output is owned and standard layout");
     let mut tmp = vec![0f32; k];
     for i in 0..n {
-        let m = (0..k).map(|c| flat[c * n + i]).fold(f32::NEG_INFINITY, f32::max);
+        let m = (0..k)
+            .map(|c| flat[c * n + i])
+            .fold(f32::NEG_INFINITY, f32::max);
         let mut s = 0.0;
         for c in 0..k {
             tmp[c] = (flat[c * n + i] - m).exp();

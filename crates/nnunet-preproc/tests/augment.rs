@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use ndarray::{Array3, Array4, Axis};
 use ndarray_npy::read_npy;
 use nnunet_preproc::augment::{
-    contrast_mut, downsample_seg, gamma_mut, gaussian_blur_mut, mirror, spatial_transform, GammaInversion,
-    SpatialParams,
+    contrast_mut, downsample_seg, gamma_mut, gaussian_blur_mut, mirror, spatial_transform,
+    GammaInversion, SpatialParams,
 };
-use nnunet_preproc::{augment_sample, loader_patch_size, sample_rng, AugmentConfig, AugmentFlavour};
+use nnunet_preproc::{
+    augment_sample, loader_patch_size, sample_rng, AugmentConfig, AugmentFlavour,
+};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
@@ -18,7 +20,9 @@ fn dir() -> PathBuf {
 }
 
 fn aug() -> Value {
-    let m: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap()).unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap())
+            .unwrap();
     m["augment"].clone()
 }
 
@@ -39,7 +43,11 @@ fn blur_matches_scipy_gaussian_filter() {
         let mut x = input.clone();
         gaussian_blur_mut(x.view_mut(), arr3(&case["sigma"]));
         let expected: Array3<f32> = load(&case["output"]);
-        let d = x.iter().zip(expected.iter()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let d = x
+            .iter()
+            .zip(expected.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(d < 1e-6, "blur σ {:?}: max |Δ| {d}", case["sigma"]);
     }
 }
@@ -57,24 +65,41 @@ fn spatial_matches_scipy_map_coordinates() {
         let sh = vol.shape();
         (0..3).all(|i| {
             let s: f64 = (sh[i] as f64 - 1.0) / 2.0
-                + (0..3).map(|j| m[i][j] * (o[j] as f64 - (p[j] as f64 - 1.0) / 2.0)).sum::<f64>();
+                + (0..3)
+                    .map(|j| m[i][j] * (o[j] as f64 - (p[j] as f64 - 1.0) / 2.0))
+                    .sum::<f64>();
             s >= 0.0 && s <= (sh[i] - 1) as f64
         })
     };
     let mut worst = [0f32; 2];
     for case in a["spatial"]["cases"].as_array().unwrap() {
-        let params = SpatialParams { rotation: arr3(&case["rotation"]), scale: case["scale"].as_f64().unwrap() };
-        for (k, (flavour, key)) in [(AugmentFlavour::V1MoreDA, "cubic"), (AugmentFlavour::V2Default, "linear")].into_iter().enumerate() {
+        let params = SpatialParams {
+            rotation: arr3(&case["rotation"]),
+            scale: case["scale"].as_f64().unwrap(),
+        };
+        for (k, (flavour, key)) in [
+            (AugmentFlavour::V1MoreDA, "cubic"),
+            (AugmentFlavour::V2Default, "linear"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let (out, _) = spatial_transform(data.view(), seg.view(), p, Some(&params), flavour);
             let expected: Array3<f32> = load(&case[key]);
-            for ((o, &e), &v) in expected.indexed_iter().zip(out.index_axis(Axis(0), 0).iter()) {
+            for ((o, &e), &v) in expected
+                .indexed_iter()
+                .zip(out.index_axis(Axis(0), 0).iter())
+            {
                 if k == 0 || src_ok(&params, [o.0, o.1, o.2]) {
                     worst[k] = worst[k].max((v - e).abs());
                 }
             }
         }
     }
-    eprintln!("spatial: max |Δ| cubic {:e}, linear {:e}", worst[0], worst[1]);
+    eprintln!(
+        "spatial: max |Δ| cubic {:e}, linear {:e}",
+        worst[0], worst[1]
+    );
     assert!(worst[0] < 1e-5 && worst[1] < 1e-5, "{worst:?}");
 }
 
@@ -114,7 +139,11 @@ fn sample(shape: [usize; 3]) -> (Array4<f32>, Array3<i16>) {
 #[test]
 fn mirroring_twice_is_identity() {
     let (d, s) = sample([7, 8, 9]);
-    for axes in [[true, false, false], [false, true, true], [true, true, true]] {
+    for axes in [
+        [true, false, false],
+        [false, true, true],
+        [true, true, true],
+    ] {
         let (mut d2, mut s2) = (d.clone(), s.clone());
         mirror(&mut d2, &mut s2, axes);
         assert_ne!(d2, d);
@@ -128,15 +157,34 @@ fn mirroring_twice_is_identity() {
 fn identity_transform_is_the_centre_crop() {
     let (d, s) = sample([15, 16, 13]);
     let p = [9, 10, 7];
-    let id = SpatialParams { rotation: [0.0; 3], scale: 1.0 };
+    let id = SpatialParams {
+        rotation: [0.0; 3],
+        scale: 1.0,
+    };
     for fl in [AugmentFlavour::V1MoreDA, AugmentFlavour::V2Default] {
         let (x, sg) = spatial_transform(d.view(), s.view(), p, Some(&id), fl);
         // (S − 1)/2 − (P − 1)/2 is an integer on every axis here: a pure crop.
         let lb = [3, 3, 3];
-        let crop = d.slice(ndarray::s![.., lb[0]..lb[0] + p[0], lb[1]..lb[1] + p[1], lb[2]..lb[2] + p[2]]);
-        let diff = x.iter().zip(crop.iter()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let crop = d.slice(ndarray::s![
+            ..,
+            lb[0]..lb[0] + p[0],
+            lb[1]..lb[1] + p[1],
+            lb[2]..lb[2] + p[2]
+        ]);
+        let diff = x
+            .iter()
+            .zip(crop.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(diff < 1e-5, "{fl:?}: {diff}");
-        assert_eq!(sg, s.slice(ndarray::s![lb[0]..lb[0] + p[0], lb[1]..lb[1] + p[1], lb[2]..lb[2] + p[2]]));
+        assert_eq!(
+            sg,
+            s.slice(ndarray::s![
+                lb[0]..lb[0] + p[0],
+                lb[1]..lb[1] + p[1],
+                lb[2]..lb[2] + p[2]
+            ])
+        );
         let (x0, s0) = spatial_transform(d.view(), s.view(), p, None, fl);
         assert_eq!(x0, crop);
         assert_eq!(s0, sg);
@@ -147,7 +195,9 @@ fn identity_transform_is_the_centre_crop() {
 fn intensity_transforms_keep_range_and_stats() {
     let (d, _) = sample([6, 7, 8]);
     let ch = d.index_axis(Axis(0), 0).to_owned();
-    let (lo, hi) = ch.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = ch
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     let mut c = ch.clone();
     contrast_mut(c.view_mut(), 1.3);
     assert!(c.iter().all(|&v| v >= lo && v <= hi));
@@ -179,9 +229,15 @@ fn pipeline_shapes_labels_and_determinism() {
             assert_eq!(a.data.shape(), &[2, 12, 12, 12]);
             let shapes: Vec<_> = a.targets.iter().map(|t| t.shape().to_vec()).collect();
             assert_eq!(shapes, vec![vec![12, 12, 12], vec![6, 6, 6], vec![3, 3, 3]]);
-            assert!(a.targets.iter().all(|t| t.iter().all(|&v| (0..3).contains(&v))), "−1 removed");
+            assert!(
+                a.targets
+                    .iter()
+                    .all(|t| t.iter().all(|&v| (0..3).contains(&v))),
+                "−1 removed"
+            );
             let i = augment_sample(&d, &s, &intensity_only, &mut sample_rng(seed, 0, 0)).unwrap();
-            let (_, mut crop) = nnunet_preproc::augment::centre_crop(d.view(), s.view(), [12; 3], fl);
+            let (_, mut crop) =
+                nnunet_preproc::augment::centre_crop(d.view(), s.view(), [12; 3], fl);
             crop.mapv_inplace(|v| v.max(0));
             assert_eq!(i.targets[0], crop);
         }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use ndarray::Array3;
 use ndarray_npy::read_npy;
 use nnunet_preproc::mamamia::BreastBox;
-use nnunet_preproc::{keep_largest_component_mut, label_components, postprocess_mut, Connectivity, PostprocessConfig};
+use nnunet_preproc::{
+    keep_largest_component_mut, label_components, postprocess_mut, Connectivity, PostprocessConfig,
+};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
@@ -21,22 +23,36 @@ fn load<T: ndarray_npy::ReadableElement>(name: &Value) -> Array3<T> {
 
 #[test]
 fn labels_match_skimage_and_scipy() {
-    let m: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap()).unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap())
+            .unwrap();
     for case in m["postprocess"].as_array().unwrap() {
         let seg: Array3<u8> = load(&case["seg"]);
         let mask = seg.mapv(|v| v > 0);
-        for (conn, key, n_key) in [(Connectivity::Full, "label_full", "n_full"), (Connectivity::Face, "label_face", "n_face")] {
+        for (conn, key, n_key) in [
+            (Connectivity::Full, "label_full", "n_full"),
+            (Connectivity::Face, "label_face", "n_face"),
+        ] {
             let expected: Array3<i32> = load(&case[key]);
             let (labels, sizes) = label_components(mask.view(), conn);
             assert_eq!(sizes.len() as u64, case[n_key].as_u64().unwrap());
             // Same numbering (raster order of the first voxel) → identical label volumes.
-            assert!(labels.iter().zip(expected.iter()).all(|(&a, &b)| a as i32 == b), "{key}");
+            assert!(
+                labels
+                    .iter()
+                    .zip(expected.iter())
+                    .all(|(&a, &b)| a as i32 == b),
+                "{key}"
+            );
         }
         let expected: Array3<u8> = load(&case["lcc"]);
         let mut out = seg.clone();
         let removed = keep_largest_component_mut(out.view_mut(), 0, Connectivity::Full);
         assert_eq!(out, expected);
-        assert_eq!(removed, seg.iter().zip(out.iter()).filter(|(a, b)| a != b).count());
+        assert_eq!(
+            removed,
+            seg.iter().zip(out.iter()).filter(|(a, b)| a != b).count()
+        );
     }
 }
 
@@ -61,8 +77,19 @@ fn breast_box_then_largest_component() {
         seg[[5, 5, i]] = 1;
     }
     seg[[1, 1, 1]] = 1;
-    let bb = BreastBox { axis0: [0, 3], axis1: [0, 3], axis2: [0, 3] };
-    postprocess_mut(seg.view_mut(), Some(&bb), &PostprocessConfig { largest_component: Some(Connectivity::Full), ..Default::default() });
+    let bb = BreastBox {
+        axis0: [0, 3],
+        axis1: [0, 3],
+        axis2: [0, 3],
+    };
+    postprocess_mut(
+        seg.view_mut(),
+        Some(&bb),
+        &PostprocessConfig {
+            largest_component: Some(Connectivity::Full),
+            ..Default::default()
+        },
+    );
     assert_eq!(seg.sum(), 1);
     assert_eq!(seg[[1, 1, 1]], 1);
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array3, Array4};
 use nnunet_preproc::{
-    crop_and_pad_seg, fold_cases, generate_crossval_split, patch_lower_bound, read_splits_json, sample_rng,
-    write_splits_json, Fold, InMemoryCase, PatchSampler, SamplerConfig, TrainingCase,
+    crop_and_pad_seg, fold_cases, generate_crossval_split, patch_lower_bound, read_splits_json,
+    sample_rng, write_splits_json, Fold, InMemoryCase, PatchSampler, SamplerConfig, TrainingCase,
 };
 
 fn ids(n: usize) -> Vec<String> {
@@ -34,7 +34,10 @@ fn kfold_chunks_partition_and_roundtrip() {
     // nnU-Net's own file format.
     std::fs::write(&path, r#"[{"train": ["a", "b"], "val": ["c"]}]"#).unwrap();
     let s = read_splits_json(&path).unwrap();
-    assert_eq!(fold_cases(&s, Fold::Index(0), &ids(3), 12345).val, vec!["c".to_string()]);
+    assert_eq!(
+        fold_cases(&s, Fold::Index(0), &ids(3), 12345).val,
+        vec!["c".to_string()]
+    );
     assert_eq!(fold_cases(&s, Fold::All, &ids(3), 12345).train.len(), 3);
     let r = fold_cases(&s, Fold::Index(7), &ids(10), 12345);
     assert_eq!((r.train.len(), r.val.len()), (8, 2));
@@ -42,11 +45,29 @@ fn kfold_chunks_partition_and_roundtrip() {
 
 #[test]
 fn oversampling_rule() {
-    let cfg = |b| SamplerConfig { batch_size: b, ..Default::default() };
+    let cfg = |b| SamplerConfig {
+        batch_size: b,
+        ..Default::default()
+    };
     // round(bs · 0.67): bs 2 → 1 (the 2nd sample), bs 3 → 2, bs 4 → 3, bs 1 → 1 (never)
-    assert_eq!((0..2).map(|j| cfg(2).forced_foreground(j)).collect::<Vec<_>>(), vec![false, true]);
-    assert_eq!((0..3).map(|j| cfg(3).forced_foreground(j)).collect::<Vec<_>>(), vec![false, false, true]);
-    assert_eq!((0..4).map(|j| cfg(4).forced_foreground(j)).collect::<Vec<_>>(), vec![false, false, false, true]);
+    assert_eq!(
+        (0..2)
+            .map(|j| cfg(2).forced_foreground(j))
+            .collect::<Vec<_>>(),
+        vec![false, true]
+    );
+    assert_eq!(
+        (0..3)
+            .map(|j| cfg(3).forced_foreground(j))
+            .collect::<Vec<_>>(),
+        vec![false, false, true]
+    );
+    assert_eq!(
+        (0..4)
+            .map(|j| cfg(4).forced_foreground(j))
+            .collect::<Vec<_>>(),
+        vec![false, false, false, true]
+    );
     assert!(!cfg(1).forced_foreground(0));
 }
 
@@ -56,22 +77,50 @@ fn bounds_follow_nnunet() {
     let mut rng = sample_rng(1, 2, 3);
     // shape 50, loader patch 40, final 30: need 10 → lb ∈ [−5, 50 + 5 − 40 = 15]
     for _ in 0..500 {
-        let lb = patch_lower_bound([50, 50, 50], [40, 40, 40], [30, 30, 30], false, &none, &mut rng);
+        let lb = patch_lower_bound(
+            [50, 50, 50],
+            [40, 40, 40],
+            [30, 30, 30],
+            false,
+            &none,
+            &mut rng,
+        );
         assert!(lb.iter().all(|&v| (-5..=15).contains(&v)), "{lb:?}");
     }
     // Small case: shape 20 < patch 40 → need = 20 → lb ∈ [−10, −10]
-    let lb = patch_lower_bound([20, 20, 20], [40, 40, 40], [30, 30, 30], false, &none, &mut rng);
+    let lb = patch_lower_bound(
+        [20, 20, 20],
+        [40, 40, 40],
+        [30, 30, 30],
+        false,
+        &none,
+        &mut rng,
+    );
     assert_eq!(lb, [-10, -10, -10]);
     // Forced foreground near the end: no upper clamp.
     let mut loc = BTreeMap::new();
     loc.insert(1i16, vec![[49usize, 49, 49]]);
-    let lb = patch_lower_bound([50, 50, 50], [40, 40, 40], [30, 30, 30], true, &loc, &mut rng);
+    let lb = patch_lower_bound(
+        [50, 50, 50],
+        [40, 40, 40],
+        [30, 30, 30],
+        true,
+        &loc,
+        &mut rng,
+    );
     assert_eq!(lb, [29, 29, 29]); // 49 − 20, beyond the random range's 15
-    let lb = patch_lower_bound([50, 50, 50], [40, 40, 40], [30, 30, 30], true, &{
-        let mut l = BTreeMap::new();
-        l.insert(1i16, vec![[0usize, 3, 10]]);
-        l
-    }, &mut rng);
+    let lb = patch_lower_bound(
+        [50, 50, 50],
+        [40, 40, 40],
+        [30, 30, 30],
+        true,
+        &{
+            let mut l = BTreeMap::new();
+            l.insert(1i16, vec![[0usize, 3, 10]]);
+            l
+        },
+        &mut rng,
+    );
     assert_eq!(lb, [-5, -5, -5]); // clamped below to lb_min
 }
 
@@ -96,7 +145,12 @@ fn forced_samples_contain_foreground() {
         class_locations: BTreeMap::from([(1i16, vec![[35usize, 3, 20]])]),
     };
     assert_eq!(case.id(), "a");
-    let cfg = SamplerConfig { patch_size: [16; 3], loader_patch_size: [24; 3], batch_size: 2, ..Default::default() };
+    let cfg = SamplerConfig {
+        patch_size: [16; 3],
+        loader_patch_size: [24; 3],
+        batch_size: 2,
+        ..Default::default()
+    };
     let s = PatchSampler::new(vec![Box::new(case)], cfg).unwrap();
     for b in 0..20 {
         let mut rng = sample_rng(9, b, 1);

@@ -21,11 +21,17 @@ use rand_distr_free::standard_normal;
 use crate::gaussian::gaussian_kernel_1d;
 
 /// Adds `N(0, sigma²)` noise to every voxel of one channel.
-pub fn gaussian_noise_mut<R: Rng + ?Sized>(mut channel: ArrayViewMut3<'_, f32>, sigma: f64, rng: &mut R) {
+pub fn gaussian_noise_mut<R: Rng + ?Sized>(
+    mut channel: ArrayViewMut3<'_, f32>,
+    sigma: f64,
+    rng: &mut R,
+) {
     if sigma <= 0.0 {
         return;
     }
-    channel.iter_mut().for_each(|v| *v += (sigma * standard_normal(rng)) as f32);
+    channel
+        .iter_mut()
+        .for_each(|v| *v += (sigma * standard_normal(rng)) as f32);
 }
 
 /// Separable Gaussian blur of one channel in place with per-axis `sigma` (≤ 0 skips the axis), scipy's

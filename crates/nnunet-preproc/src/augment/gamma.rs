@@ -25,12 +25,21 @@ pub enum GammaInversion {
 }
 
 /// Applies gamma `gamma` to one channel in place (module docs).
-pub fn gamma_mut(mut channel: ArrayViewMut3<'_, f32>, gamma: f64, inversion: GammaInversion, flavour: AugmentFlavour) {
+pub fn gamma_mut(
+    mut channel: ArrayViewMut3<'_, f32>,
+    gamma: f64,
+    inversion: GammaInversion,
+    flavour: AugmentFlavour,
+) {
     let n = channel.len();
     if n == 0 {
         return;
     }
-    let sign = if inversion == GammaInversion::Inverted { -1.0 } else { 1.0 };
+    let sign = if inversion == GammaInversion::Inverted {
+        -1.0
+    } else {
+        1.0
+    };
     let stats = |c: &ArrayViewMut3<'_, f32>| {
         let (mut s, mut lo, mut hi) = (0f64, f64::INFINITY, f64::NEG_INFINITY);
         for &v in c.iter() {
@@ -40,7 +49,11 @@ pub fn gamma_mut(mut channel: ArrayViewMut3<'_, f32>, gamma: f64, inversion: Gam
             hi = hi.max(v);
         }
         let mean = s / n as f64;
-        let var = c.iter().map(|&v| (sign * f64::from(v) - mean).powi(2)).sum::<f64>() / n as f64;
+        let var = c
+            .iter()
+            .map(|&v| (sign * f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
         (mean, var.sqrt(), lo, hi)
     };
     let (mu, sd, lo, hi) = stats(&channel);
@@ -60,7 +73,11 @@ pub fn gamma_mut(mut channel: ArrayViewMut3<'_, f32>, gamma: f64, inversion: Gam
             s += f64::from(v);
         }
         let m = s / n as f64;
-        let var = channel.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>() / n as f64;
+        let var = channel
+            .iter()
+            .map(|&v| (f64::from(v) - m).powi(2))
+            .sum::<f64>()
+            / n as f64;
         (m, var.sqrt(), 0.0, 0.0)
     };
     let div = match flavour {

@@ -18,7 +18,11 @@ use super::AugmentFlavour;
 use crate::resample::{resample_data, Order, ResampleConfig, SeparateZ};
 
 /// Simulates low resolution on one channel in place.
-pub fn simulate_low_resolution_mut(mut channel: ArrayViewMut3<'_, f32>, zoom: f64, flavour: AugmentFlavour) {
+pub fn simulate_low_resolution_mut(
+    mut channel: ArrayViewMut3<'_, f32>,
+    zoom: f64,
+    flavour: AugmentFlavour,
+) {
     let sh = [channel.shape()[0], channel.shape()[1], channel.shape()[2]];
     let target = sh.map(|s| ((s as f64 * zoom).round() as usize).max(1));
     if target == sh {

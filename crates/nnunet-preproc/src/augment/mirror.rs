@@ -24,7 +24,10 @@ pub fn mirror(data: &mut Array4<f32>, seg: &mut Array3<i16>, axes: [bool; 3]) {
             s.invert_axis(Axis(a));
         }
     }
-    let (d, s) = (d.as_standard_layout().into_owned(), s.as_standard_layout().into_owned());
+    let (d, s) = (
+        d.as_standard_layout().into_owned(),
+        s.as_standard_layout().into_owned(),
+    );
     *data = d;
     *seg = s;
 }

@@ -139,24 +139,60 @@ impl AugmentConfig {
             p_gamma: 0.3,
             gamma: (0.7, 1.5),
             mirror_axes: [true; 3],
-            ds_scales: deep_supervision_scales(&[[1, 1, 1], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2]]),
+            ds_scales: deep_supervision_scales(&[
+                [1, 1, 1],
+                [2, 2, 2],
+                [2, 2, 2],
+                [2, 2, 2],
+                [2, 2, 2],
+                [2, 2, 2],
+            ]),
         }
     }
 
     fn check(&self) -> Result<()> {
         let probs = [
-            self.p_rotation, self.p_scale, self.p_noise, self.p_blur, self.p_blur_channel, self.p_brightness,
-            self.p_contrast, self.p_lowres, self.p_lowres_channel, self.p_gamma_inverted, self.p_gamma,
+            self.p_rotation,
+            self.p_scale,
+            self.p_noise,
+            self.p_blur,
+            self.p_blur_channel,
+            self.p_brightness,
+            self.p_contrast,
+            self.p_lowres,
+            self.p_lowres_channel,
+            self.p_gamma_inverted,
+            self.p_gamma,
         ];
         if probs.iter().any(|p| !(0.0..=1.0).contains(p)) {
-            return Err(Error::InvalidParameter { key: "augment probabilities", reason: format!("{probs:?} must lie in [0, 1]") });
+            return Err(Error::InvalidParameter {
+                key: "augment probabilities",
+                reason: format!("{probs:?} must lie in [0, 1]"),
+            });
         }
-        let ranges = [self.scale, self.noise_sigma, self.blur_sigma, self.brightness, self.contrast, self.lowres_zoom, self.gamma];
-        if ranges.iter().any(|r| !(r.0 <= r.1) || !r.0.is_finite() || !r.1.is_finite()) {
-            return Err(Error::InvalidParameter { key: "augment ranges", reason: format!("{ranges:?}: need finite low ≤ high") });
+        let ranges = [
+            self.scale,
+            self.noise_sigma,
+            self.blur_sigma,
+            self.brightness,
+            self.contrast,
+            self.lowres_zoom,
+            self.gamma,
+        ];
+        if ranges
+            .iter()
+            .any(|r| r.0 > r.1 || !r.0.is_finite() || !r.1.is_finite())
+        {
+            return Err(Error::InvalidParameter {
+                key: "augment ranges",
+                reason: format!("{ranges:?}: need finite low ≤ high"),
+            });
         }
         if self.patch_size.contains(&0) {
-            return Err(Error::InvalidParameter { key: "patch_size", reason: format!("{:?}", self.patch_size) });
+            return Err(Error::InvalidParameter {
+                key: "patch_size",
+                reason: format!("{:?}", self.patch_size),
+            });
         }
         Ok(())
     }
@@ -208,9 +244,19 @@ pub fn augment_sample<R: Rng + ?Sized>(
         } else {
             [0.0; 3]
         },
-        scale: if do_scale { uniform(config.scale, rng) } else { 1.0 },
+        scale: if do_scale {
+            uniform(config.scale, rng)
+        } else {
+            1.0
+        },
     });
-    let (mut x, mut s) = spatial_transform(data.view(), seg.view(), config.patch_size, params.as_ref(), fl);
+    let (mut x, mut s) = spatial_transform(
+        data.view(),
+        seg.view(),
+        config.patch_size,
+        params.as_ref(),
+        fl,
+    );
     // 2. noise
     if rng.gen::<f64>() < config.p_noise {
         let sigma = uniform(config.noise_sigma, rng);
@@ -228,11 +274,14 @@ pub fn augment_sample<R: Rng + ?Sized>(
                 })
             })
             .collect();
-        x.axis_iter_mut(Axis(0)).into_par_iter().zip(sigmas).for_each(|(ch, sg)| {
-            if let Some(sg) = sg {
-                gaussian_blur_mut(ch, sg);
-            }
-        });
+        x.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .zip(sigmas)
+            .for_each(|(ch, sg)| {
+                if let Some(sg) = sg {
+                    gaussian_blur_mut(ch, sg);
+                }
+            });
     }
     // 4. brightness
     if rng.gen::<f64>() < config.p_brightness {
@@ -254,16 +303,25 @@ pub fn augment_sample<R: Rng + ?Sized>(
     // 6. low resolution
     if rng.gen::<f64>() < config.p_lowres {
         let zooms: Vec<Option<f64>> = (0..c)
-            .map(|_| (rng.gen::<f64>() < config.p_lowres_channel).then(|| uniform(config.lowres_zoom, rng)))
+            .map(|_| {
+                (rng.gen::<f64>() < config.p_lowres_channel)
+                    .then(|| uniform(config.lowres_zoom, rng))
+            })
             .collect();
-        x.axis_iter_mut(Axis(0)).into_par_iter().zip(zooms).for_each(|(ch, z)| {
-            if let Some(z) = z {
-                simulate_low_resolution_mut(ch, z, fl);
-            }
-        });
+        x.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .zip(zooms)
+            .for_each(|(ch, z)| {
+                if let Some(z) = z {
+                    simulate_low_resolution_mut(ch, z, fl);
+                }
+            });
     }
     // 7, 8. gamma (inverted, then plain)
-    for (p, inv) in [(config.p_gamma_inverted, GammaInversion::Inverted), (config.p_gamma, GammaInversion::Plain)] {
+    for (p, inv) in [
+        (config.p_gamma_inverted, GammaInversion::Inverted),
+        (config.p_gamma, GammaInversion::Plain),
+    ] {
         if rng.gen::<f64>() < p {
             for ch in x.outer_iter_mut() {
                 let g = bg_contrast_factor(config.gamma, rng);
@@ -272,30 +330,45 @@ pub fn augment_sample<R: Rng + ?Sized>(
         }
     }
     // 9. mirror
-    let axes = config.mirror_axes.map(|allowed| allowed && rng.gen::<f64>() < 0.5);
+    let axes = config
+        .mirror_axes
+        .map(|allowed| allowed && rng.gen::<f64>() < 0.5);
     mirror(&mut x, &mut s, axes);
     // 10. targets
     remove_label_mut(&mut s, -1, 0);
-    Ok(AugmentedSample { data: x, targets: make_targets(s, &config.ds_scales) })
+    Ok(AugmentedSample {
+        data: x,
+        targets: make_targets(s, &config.ds_scales),
+    })
 }
 
 /// The validation pipeline: centre crop to the patch, RemoveLabel(−1 → 0), deep-supervision targets.
 ///
 /// # Errors
 /// As [`augment_sample`].
-pub fn validation_sample(data: &Array4<f32>, seg: &Array3<i16>, config: &AugmentConfig) -> Result<AugmentedSample> {
+pub fn validation_sample(
+    data: &Array4<f32>,
+    seg: &Array3<i16>,
+    config: &AugmentConfig,
+) -> Result<AugmentedSample> {
     config.check()?;
     check_shapes(data, seg)?;
     let (x, mut s) = centre_crop(data.view(), seg.view(), config.patch_size, config.flavour);
     remove_label_mut(&mut s, -1, 0);
-    Ok(AugmentedSample { data: x, targets: make_targets(s, &config.ds_scales) })
+    Ok(AugmentedSample {
+        data: x,
+        targets: make_targets(s, &config.ds_scales),
+    })
 }
 
 fn make_targets(s: Array3<i16>, scales: &[[f64; 3]]) -> Vec<Array3<i16>> {
     if scales.is_empty() {
         return vec![s];
     }
-    scales.iter().map(|&sc| downsample_seg(s.view(), sc)).collect()
+    scales
+        .iter()
+        .map(|&sc| downsample_seg(s.view(), sc))
+        .collect()
 }
 
 fn check_shapes(data: &Array4<f32>, seg: &Array3<i16>) -> Result<()> {

@@ -35,9 +35,21 @@ pub struct SpatialParams {
 #[must_use]
 pub fn affine_matrix(p: &SpatialParams) -> [[f64; 3]; 3] {
     let [a, b, g] = p.rotation;
-    let rx = [[1.0, 0.0, 0.0], [0.0, a.cos(), -a.sin()], [0.0, a.sin(), a.cos()]];
-    let ry = [[b.cos(), 0.0, b.sin()], [0.0, 1.0, 0.0], [-b.sin(), 0.0, b.cos()]];
-    let rz = [[g.cos(), -g.sin(), 0.0], [g.sin(), g.cos(), 0.0], [0.0, 0.0, 1.0]];
+    let rx = [
+        [1.0, 0.0, 0.0],
+        [0.0, a.cos(), -a.sin()],
+        [0.0, a.sin(), a.cos()],
+    ];
+    let ry = [
+        [b.cos(), 0.0, b.sin()],
+        [0.0, 1.0, 0.0],
+        [-b.sin(), 0.0, b.cos()],
+    ];
+    let rz = [
+        [g.cos(), -g.sin(), 0.0],
+        [g.sin(), g.cos(), 0.0],
+        [0.0, 0.0, 1.0],
+    ];
     let mul = |x: [[f64; 3]; 3], y: [[f64; 3]; 3]| {
         let mut o = [[0.0; 3]; 3];
         for i in 0..3 {
@@ -64,7 +76,10 @@ pub fn centre_crop(
         AugmentFlavour::V2Default => (sh[a] / 2) as isize - (patch[a] / 2) as isize,
         AugmentFlavour::V1MoreDA => (sh[a] as isize - patch[a] as isize).div_euclid(2),
     });
-    (crop_and_pad_data(data, lb, patch, 0.0), crop_and_pad_seg(seg, lb, patch, -1))
+    (
+        crop_and_pad_data(data, lb, patch, 0.0),
+        crop_and_pad_seg(seg, lb, patch, -1),
+    )
 }
 
 /// Applies the spatial transform with fixed parameters (`None` = centre crop), module docs for the formulas.
@@ -91,22 +106,33 @@ pub fn spatial_transform(
     for (ch, mut o) in out.outer_iter_mut().enumerate() {
         let src = data.index_axis(Axis(0), ch);
         match flavour {
-            AugmentFlavour::V2Default => fill_planes(o.view_mut(), |z, y, x| trilinear(src, map.src(z, y, x))),
+            AugmentFlavour::V2Default => {
+                fill_planes(o.view_mut(), |z, y, x| trilinear(src, map.src(z, y, x)))
+            }
             AugmentFlavour::V1MoreDA => {
                 let coef = spline_coefficients(src);
-                fill_planes(o.view_mut(), |z, y, x| cubic(coef.view(), map.src(z, y, x)) as f32);
+                fill_planes(o.view_mut(), |z, y, x| {
+                    cubic(coef.view(), map.src(z, y, x)) as f32
+                });
             }
         }
     }
     let mut s_out = Array3::<i16>::zeros((patch[0], patch[1], patch[2]));
     let labels = {
-        let mut l: Vec<i16> = seg.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mut l: Vec<i16> = seg
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         if !l.contains(&-1) {
             l.insert(0, -1);
         }
         l
     };
-    fill_planes(s_out.view_mut(), |z, y, x| seg_label(seg, map.src(z, y, x), &labels, flavour));
+    fill_planes(s_out.view_mut(), |z, y, x| {
+        seg_label(seg, map.src(z, y, x), &labels, flavour)
+    });
     (out, s_out)
 }
 
@@ -119,17 +145,29 @@ struct Mapping {
 impl Mapping {
     #[inline]
     fn src(&self, z: usize, y: usize, x: usize) -> [f64; 3] {
-        let d = [z as f64 - self.c_out[0], y as f64 - self.c_out[1], x as f64 - self.c_out[2]];
-        std::array::from_fn(|i| self.c_in[i] + self.m[i][0] * d[0] + self.m[i][1] * d[1] + self.m[i][2] * d[2])
+        let d = [
+            z as f64 - self.c_out[0],
+            y as f64 - self.c_out[1],
+            x as f64 - self.c_out[2],
+        ];
+        std::array::from_fn(|i| {
+            self.c_in[i] + self.m[i][0] * d[0] + self.m[i][1] * d[1] + self.m[i][2] * d[2]
+        })
     }
 }
 
-fn fill_planes<T: Send + Sync>(mut out: ndarray::ArrayViewMut3<'_, T>, f: impl Fn(usize, usize, usize) -> T + Sync) {
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(z, mut plane)| {
-        for ((y, x), v) in plane.indexed_iter_mut() {
-            *v = f(z, y, x);
-        }
-    });
+fn fill_planes<T: Send + Sync>(
+    mut out: ndarray::ArrayViewMut3<'_, T>,
+    f: impl Fn(usize, usize, usize) -> T + Sync,
+) {
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(z, mut plane)| {
+            for ((y, x), v) in plane.indexed_iter_mut() {
+                *v = f(z, y, x);
+            }
+        });
 }
 
 fn trilinear(src: ArrayView3<'_, f32>, p: [f64; 3]) -> f32 {
@@ -162,15 +200,30 @@ fn trilinear(src: ArrayView3<'_, f32>, p: [f64; 3]) -> f32 {
     acc as f32
 }
 
-fn seg_label(seg: ArrayView3<'_, i16>, p: [f64; 3], labels: &[i16], flavour: AugmentFlavour) -> i16 {
+fn seg_label(
+    seg: ArrayView3<'_, i16>,
+    p: [f64; 3],
+    labels: &[i16],
+    flavour: AugmentFlavour,
+) -> i16 {
     let sh = seg.shape();
     let f = p.map(f64::floor);
     let w = [p[0] - f[0], p[1] - f[1], p[2] - f[2]];
     let mut score = [0f64; 16];
     let small = labels.len() <= 16;
-    let mut big = if small { Vec::new() } else { vec![0f64; labels.len()] };
+    let mut big = if small {
+        Vec::new()
+    } else {
+        vec![0f64; labels.len()]
+    };
     let get = |z: isize, y: isize, x: isize| -> i16 {
-        if z < 0 || y < 0 || x < 0 || z >= sh[0] as isize || y >= sh[1] as isize || x >= sh[2] as isize {
+        if z < 0
+            || y < 0
+            || x < 0
+            || z >= sh[0] as isize
+            || y >= sh[1] as isize
+            || x >= sh[2] as isize
+        {
             -1
         } else {
             seg[[z as usize, y as usize, x as usize]]
@@ -195,7 +248,11 @@ fn seg_label(seg: ArrayView3<'_, i16>, p: [f64; 3], labels: &[i16], flavour: Aug
     let s: &[f64] = if small { &score[..labels.len()] } else { &big };
     match flavour {
         AugmentFlavour::V2Default => {
-            let nearest = get((p[0] + 0.5).floor() as isize, (p[1] + 0.5).floor() as isize, (p[2] + 0.5).floor() as isize);
+            let nearest = get(
+                (p[0] + 0.5).floor() as isize,
+                (p[1] + 0.5).floor() as isize,
+                (p[2] + 0.5).floor() as isize,
+            );
             let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let tied: Vec<usize> = (0..s.len()).filter(|&i| s[i] == max).collect();
             if tied.len() > 1 && tied.iter().any(|&i| labels[i] == nearest) {
@@ -262,7 +319,12 @@ fn spline_coefficients(src: ArrayView3<'_, f32>) -> Array3<f64> {
 #[inline]
 fn bspline_weights(t: f64) -> [f64; 4] {
     let it = 1.0 - t;
-    [it * it * it / 6.0, (3.0 * t * t * t - 6.0 * t * t + 4.0) / 6.0, (-3.0 * t * t * t + 3.0 * t * t + 3.0 * t + 1.0) / 6.0, t * t * t / 6.0]
+    [
+        it * it * it / 6.0,
+        (3.0 * t * t * t - 6.0 * t * t + 4.0) / 6.0,
+        (-3.0 * t * t * t + 3.0 * t * t + 3.0 * t + 1.0) / 6.0,
+        t * t * t / 6.0,
+    ]
 }
 
 #[inline]
@@ -285,7 +347,9 @@ fn cubic(coef: ArrayView3<'_, f64>, p: [f64; 3]) -> f64 {
     }
     let f = p.map(f64::floor);
     let w: [[f64; 4]; 3] = std::array::from_fn(|a| bspline_weights(p[a] - f[a]));
-    let idx: [[usize; 4]; 3] = std::array::from_fn(|a| std::array::from_fn(|k| mirror_index(f[a] as isize - 1 + k as isize, sh[a])));
+    let idx: [[usize; 4]; 3] = std::array::from_fn(|a| {
+        std::array::from_fn(|k| mirror_index(f[a] as isize - 1 + k as isize, sh[a]))
+    });
     let mut acc = 0.0;
     for (i, &wz) in w[0].iter().enumerate() {
         for (j, &wy) in w[1].iter().enumerate() {

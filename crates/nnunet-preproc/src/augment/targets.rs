@@ -38,15 +38,20 @@ pub fn deep_supervision_scales(strides: &[[usize; 3]]) -> Vec<[f64; 3]> {
 #[must_use]
 pub fn downsample_seg(seg: ArrayView3<'_, i16>, scale: [f64; 3]) -> Array3<i16> {
     let sh = [seg.shape()[0], seg.shape()[1], seg.shape()[2]];
-    let out: [usize; 3] = std::array::from_fn(|a| ((sh[a] as f64 * scale[a]).round() as usize).max(1));
+    let out: [usize; 3] =
+        std::array::from_fn(|a| ((sh[a] as f64 * scale[a]).round() as usize).max(1));
     if out == sh {
         return seg.to_owned();
     }
     let idx: Vec<Vec<usize>> = (0..3)
         .map(|a| {
             let r = sh[a] as f64 / out[a] as f64;
-            (0..out[a]).map(|o| (((o as f64 + 0.5) * r).floor() as usize).min(sh[a] - 1)).collect()
+            (0..out[a])
+                .map(|o| (((o as f64 + 0.5) * r).floor() as usize).min(sh[a] - 1))
+                .collect()
         })
         .collect();
-    Array3::from_shape_fn((out[0], out[1], out[2]), |(z, y, x)| seg[[idx[0][z], idx[1][y], idx[2][x]]])
+    Array3::from_shape_fn((out[0], out[1], out[2]), |(z, y, x)| {
+        seg[[idx[0][z], idx[1][y], idx[2][x]]]
+    })
 }
