@@ -12,8 +12,12 @@ References (timed in-process, masks already in memory, medians of --repeat runs)
   * SimpleITK: `LabelOverlapMeasuresImageFilter` (Dice) + `HausdorffDistanceImageFilter` (max HD only; no HD95)
   * MAMA-MIA scorer method: Dice + LabelContour + cKDTree HD95 in voxels (transcribed, as in
     tools/golden/make_metrics_fixtures.py)
+  * DeepMind, all surfel metrics: `compute_surface_distances` + `compute_robust_hausdorff` 95 and 100 +
+    `compute_average_surface_distance` + `compute_surface_dice_at_tolerance(·, 2)`; compared with our
+    `Surface::Surfels` variant (same definitions: `Hd95Rule::AreaWeighted`, ASSD `MeanOfDirected`, NSD 2 mm)
 Ours: `cargo run --release -p medmetrics --example time_metrics` (built first, not timed), which reports the
-in-process median of Dice + HD95 (erosion border, mm, MONAI conventions) and of the MAMA-MIA case score.
+in-process median of Dice + HD95 (erosion border, mm, MONAI conventions), of the MAMA-MIA case score, of
+Dice + surfel HD95 (DeepMind's definition) and of all surfel metrics from one distance set.
 
 Usage (from the repository root):
 
@@ -80,6 +84,13 @@ def main():
         s = sd.compute_surface_distances(a, b, sp)
         return d, sd.compute_robust_hausdorff(s, 95)
 
+    def deepmind_all():
+        s = sd.compute_surface_distances(a, b, sp)
+        h = sd.compute_robust_hausdorff(s, 95)
+        sd.compute_robust_hausdorff(s, 100)
+        asd = sd.compute_average_surface_distance(s)
+        return h, 0.5 * (asd[0] + asd[1]), sd.compute_surface_dice_at_tolerance(s, 2.0)
+
     ia = sitk.GetImageFromArray(a.astype(np.uint8))
     ib = sitk.GetImageFromArray(b.astype(np.uint8))
     for im in (ia, ib):
@@ -107,6 +118,8 @@ def main():
         w, c, out = timed(fn, args.repeat)
         rows.append((name, w, c, out))
 
+    dm_all = timed(deepmind_all, args.repeat)
+
     subprocess.run(["cargo", "build", "--release", "-p", "medmetrics", "--example", "time_metrics"], cwd=ROOT,
                    check=True, capture_output=True)
     exe = ROOT / "target" / "release" / "examples" / "time_metrics"
@@ -127,6 +140,20 @@ def main():
     for name, w, _, _ in rows:
         print(f"  vs {name}: {w / ours['dice_hd95_mm_s']:.1f}x")
     print(f"  MAMA-MIA case vs the scorer's method: {rows[3][1] / ours['mamamia_case_s']:.1f}x")
+
+    dm = rows[1]
+    print("\nDeepMind surfels (same definition on both sides):")
+    print(f"{'method':36s} {'wall s':>9s} {'cpu s':>9s}  {'HD95':>12s} {'ASSD':>12s} {'NSD 2mm':>12s}")
+    print(f"{'DeepMind Dice + HD95':36s} {dm[1]:9.4f} {dm[2]:9.4f}  {dm[3][1]:12.10f}")
+    print(f"{'medmetrics Dice + HD95 (surfels)':36s} {ours['dice_hd95_surfels_s']:9.4f} {'-':>9s}  "
+          f"{ours['hd95_surfels']:12.10f}")
+    o = dm_all[2]
+    print(f"{'DeepMind HD95+HD+ASSD+NSD':36s} {dm_all[0]:9.4f} {dm_all[1]:9.4f}  {o[0]:12.10f} {o[1]:12.10f} "
+          f"{o[2]:12.10f}")
+    print(f"{'medmetrics HD95+HD+ASSD+NSD (surfels)':36s} {ours['surfels_all_s']:9.4f} {'-':>9s}  "
+          f"{ours['hd95_surfels']:12.10f} {ours['assd_surfels']:12.10f} {ours['nsd_surfels']:12.10f}")
+    print(f"  speed-up Dice + HD95: {dm[1] / ours['dice_hd95_surfels_s']:.1f}x; "
+          f"all surfel metrics: {dm_all[0] / ours['surfels_all_s']:.1f}x")
 
 
 if __name__ == "__main__":

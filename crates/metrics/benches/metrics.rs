@@ -9,8 +9,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use medmetrics::{
-    distance_to_set, mamamia, EmptyPolicy, EmptyRule, Hd95Rule, Overlap, SurfaceDistances,
-    SurfaceOptions,
+    distance_to_set, mamamia, EmptyPolicy, EmptyRule, Hd95Rule, Overlap, Surface, SurfaceDistances,
+    SurfaceOptions, Units,
 };
 use ndarray::Array3;
 use std::hint::black_box;
@@ -45,6 +45,22 @@ fn bench(c: &mut Criterion) {
             let h = SurfaceDistances::new(b.view(), a.view(), sp, SurfaceOptions::default())
                 .unwrap()
                 .percentile_hausdorff(95.0, Hd95Rule::MaxOfDirected, EmptyRule::MONAI);
+            (d, h)
+        })
+    });
+    // DeepMind surfels (corner grid, marching-cubes areas), area-weighted HD95.
+    let surfels = SurfaceOptions {
+        surface: Surface::Surfels,
+        units: Units::Millimetre,
+    };
+    g.bench_function("dice_hd95_surfels", |bch| {
+        bch.iter(|| {
+            let d = Overlap::new(black_box(b.view()), a.view())
+                .unwrap()
+                .dice(EmptyPolicy::Nan);
+            let h = SurfaceDistances::new(b.view(), a.view(), sp, surfels)
+                .unwrap()
+                .percentile_hausdorff(95.0, Hd95Rule::AreaWeighted, EmptyRule::DEEPMIND);
             (d, h)
         })
     });

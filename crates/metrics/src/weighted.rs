@@ -107,7 +107,8 @@ mod tests {
         assert_eq!(weighted_percentile(&d, &w, 50.0), 2.0);
         assert_eq!(weighted_percentile(&d, &w, 50.1), 3.0);
         assert_eq!(weighted_percentile(&d, &w, 100.0), 4.0);
-        assert_eq!(weighted_percentile(&d, &[1.0, 1.0, 1.0, 7.0], 30.0), 4.0);
+        assert_eq!(weighted_percentile(&d, &[1.0, 1.0, 1.0, 7.0], 30.0), 3.0);
+        assert_eq!(weighted_percentile(&d, &[1.0, 1.0, 1.0, 7.0], 31.0), 4.0);
         assert_eq!(weighted_mean(&d, &[1.0, 1.0, 1.0, 7.0]), 34.0 / 10.0);
     }
 }
