@@ -1,7 +1,7 @@
 //! brain1 and breast1 against PyRadiomics 3.1.0 with default settings
 //! (`RadiomicsFeatureExtractor().execute(image, label)`, 107 features; fixture
 //! `fixtures/radiomics/<case>.json` → `tests/data/<case>_features.json`; brain1 cropped to its ROI bounding box
-//! + 3 voxels by `tools/golden/make_radiomics_fixtures.py`, which checks the crop gives the same 107 values),
+//! plus 3 voxels by `tools/golden/make_radiomics_fixtures.py`, which checks the crop gives the same 107 values),
 //! and the generated golden cases of that script.
 
 mod frame_support;
