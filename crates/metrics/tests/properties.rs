@@ -1,5 +1,6 @@
 //! Property tests (proptest): Dice symmetric and in [0, 1]; Hausdorff symmetric, zero iff the surfaces
-//! coincide, translation invariant; the EDT equals brute force on small random masks.
+//! coincide, translation invariant; the EDT equals brute force on small random masks; DeepMind surfel metrics
+//! symmetric, invariant to embedding in a larger image, positive areas.
 
 use medmetrics::{
     dice, distance_to_set, surface_voxels, EmptyPolicy, EmptyRule, Hd95Rule, Surface,
@@ -117,4 +118,49 @@ fn strided_views_match_owned_copies() {
         distance_to_set(va, sp).unwrap(),
         distance_to_set(oa.view(), sp).unwrap()
     );
+}
+
+fn surfels() -> SurfaceOptions {
+    SurfaceOptions {
+        surface: Surface::Surfels,
+        units: medmetrics::Units::Millimetre,
+    }
+}
+
+/// `m` placed at offset `(1, 2, 1)` inside a larger zero image.
+fn embedded(m: &Array3<bool>) -> Array3<bool> {
+    let mut big = Array3::from_elem((SHAPE.0 + 3, SHAPE.1 + 4, SHAPE.2 + 2), false);
+    big.slice_mut(ndarray::s![1..1 + SHAPE.0, 2..2 + SHAPE.1, 1..1 + SHAPE.2])
+        .assign(m);
+    big
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// DeepMind surfels: swapping prediction and ground truth swaps the directed values (symmetric HD95, ASSD,
+    /// NSD); embedding both masks in a larger image (the image edge is background on both sides) changes
+    /// nothing; every surfel has a positive area and identical masks give HD 0 and NSD 1.
+    #[test]
+    fn surfel_metrics_symmetric_and_edge_invariant(a in masks(), b in masks(), sp in spacings()) {
+        let ab = SurfaceDistances::new(a.view(), b.view(), sp, surfels()).unwrap();
+        let ba = SurfaceDistances::new(b.view(), a.view(), sp, surfels()).unwrap();
+        let hd = |s: &SurfaceDistances| s.percentile_hausdorff(95.0, Hd95Rule::AreaWeighted, EmptyRule::DEEPMIND).unwrap();
+        let assd = |s: &SurfaceDistances| s.assd(medmetrics::AssdRule::MeanOfDirected, EmptyRule::DEEPMIND).unwrap();
+        let nsd = |s: &SurfaceDistances| s.nsd(1.0, EmptyRule::new(EmptyPolicy::Zero, EmptyPolicy::Zero)).unwrap();
+        prop_assert_eq!(hd(&ab), hd(&ba));
+        prop_assert!((assd(&ab) - assd(&ba)).abs() <= 1e-12 * assd(&ab).abs().max(1.0) || assd(&ab) == assd(&ba));
+        prop_assert!((nsd(&ab) - nsd(&ba)).abs() <= 1e-12);
+        let (wa, wb) = ab.weights();
+        prop_assert!(wa.iter().chain(&wb).all(|&w| w > 0.0));
+        let big = SurfaceDistances::new(embedded(&a).view(), embedded(&b).view(), sp, surfels()).unwrap();
+        prop_assert_eq!(big.counts(), ab.counts());
+        prop_assert_eq!(hd(&big), hd(&ab));
+        prop_assert!((nsd(&big) - nsd(&ab)).abs() <= 1e-12);
+        if a.iter().any(|&v| v) {
+            let same = SurfaceDistances::new(a.view(), a.view(), sp, surfels()).unwrap();
+            prop_assert_eq!(same.hausdorff(EmptyRule::ERROR).unwrap(), 0.0);
+            prop_assert_eq!(same.nsd(0.0, EmptyRule::ERROR).unwrap(), 1.0);
+        }
+    }
 }
