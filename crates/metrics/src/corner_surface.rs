@@ -87,8 +87,7 @@ pub(crate) fn corner_surfaces(
     let lo = [bbox[0].0, bbox[1].0, bbox[2].0];
     let e = [bbox[0].1 - lo[0], bbox[1].1 - lo[1], bbox[2].1 - lo[2]];
     let dims = [e[0] + 1, e[1] + 1, e[2] + 1];
-    let cp = corner_codes(pred, lo, e);
-    let cg = corner_codes(gt, lo, e);
+    let (cp, cg) = rayon::join(|| corner_codes(pred, lo, e), || corner_codes(gt, lo, e));
     let on = |c: &u8| *c != 0 && *c != 255;
     let sp: Vec<bool> = cp.iter().map(on).collect();
     let sg: Vec<bool> = cg.iter().map(on).collect();
@@ -102,8 +101,11 @@ pub(crate) fn corner_surfaces(
         };
     }
     let areas = area_table(spacing);
-    let dist_to_g = squared_edt_flat(&sg, dims, spacing);
-    let dist_to_p = squared_edt_flat(&sp, dims, spacing);
+    // The two transforms are independent: one per core.
+    let (dist_to_g, dist_to_p) = rayon::join(
+        || squared_edt_flat(&sg, dims, spacing),
+        || squared_edt_flat(&sp, dims, spacing),
+    );
     let sample = |codes: &[u8], dist: &[f64]| -> (Vec<f64>, Vec<f64>) {
         codes
             .iter()
