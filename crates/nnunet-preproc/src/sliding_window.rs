@@ -307,17 +307,22 @@ impl SlidingWindow {
             Array4::<f32>::zeros((n_classes, padded_shape[0], padded_shape[1], padded_shape[2]));
         let mut wsum = Array3::<f32>::zeros(padded_shape);
         let expected = [n_classes, p[0], p[1], p[2]];
+        // Reused across tiles: the contiguous input tile and (with TTA) its flipped copy.
+        let mut tile = Array4::<f32>::zeros((c, p[0], p[1], p[2]));
+        let mut flipped: Option<Array4<f32>> = None;
         for t in &tiles {
             let region = s![.., t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]];
-            let tile = padded.slice(region).as_standard_layout().into_owned();
+            Zip::from(&mut tile)
+                .and(&padded.slice(region))
+                .par_for_each(|a, &b| *a = b);
             let mut sum: Option<Array4<f32>> = None;
             for axes in &combos {
                 let mut out = if axes.is_empty() {
                     predictor(tile.view())?
                 } else {
-                    let mut flipped = Array4::<f32>::zeros(tile.raw_dim());
-                    flip_rows(&tile, &mut flipped, axes, RowOp::Assign);
-                    predictor(flipped.view())?
+                    let buf = flipped.get_or_insert_with(|| Array4::zeros(tile.raw_dim()));
+                    flip_rows(&tile, buf, axes, RowOp::Assign);
+                    predictor(buf.view())?
                 };
                 if out.shape() != expected {
                     return Err(Error::ShapeMismatch {
@@ -327,11 +332,11 @@ impl SlidingWindow {
                     }
                     .into());
                 }
-                if self.config.averaging == TtaAveraging::Softmax {
-                    softmax_classes_mut(&mut out);
-                }
                 if !out.is_standard_layout() {
                     out = out.as_standard_layout().into_owned();
+                }
+                if self.config.averaging == TtaAveraging::Softmax {
+                    softmax_classes_mut(&mut out);
                 }
                 match sum.as_mut() {
                     None if axes.is_empty() => sum = Some(out),
@@ -344,43 +349,21 @@ impl SlidingWindow {
                 }
             }
             let sum = sum.expect("at least the identity pass");
-            let mut acc_tile = acc.slice_mut(region);
-            let mut w_tile =
-                wsum.slice_mut(s![t[0]..t[0] + p[0], t[1]..t[1] + p[1], t[2]..t[2] + p[2]]);
-            match &self.weights {
-                Some(g) => {
-                    for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
-                        Zip::from(&mut a_k)
-                            .and(&s_k)
-                            .and(g)
-                            .par_for_each(|a, &s, &g| *a += s * inv_passes * g);
-                    }
-                    Zip::from(&mut w_tile).and(g).par_for_each(|w, &g| *w += g);
-                }
-                None => {
-                    for (mut a_k, s_k) in acc_tile.outer_iter_mut().zip(sum.outer_iter()) {
-                        Zip::from(&mut a_k)
-                            .and(&s_k)
-                            .par_for_each(|a, &s| *a += s * inv_passes);
-                    }
-                    w_tile.mapv_inplace(|w| w + 1.0);
-                }
-            }
+            accumulate_tile(
+                &mut acc,
+                &mut wsum,
+                &sum,
+                self.weights.as_ref(),
+                *t,
+                inv_passes,
+            );
         }
-        for mut a_k in acc.outer_iter_mut() {
-            Zip::from(&mut a_k).and(&wsum).par_for_each(|a, &w| *a /= w);
-        }
-        if pad.iter().all(|&(lo, hi)| lo + hi == 0) {
-            return Ok(acc);
-        }
-        Ok(acc
-            .slice(s![
-                ..,
-                pad[0].0..pad[0].0 + d0,
-                pad[1].0..pad[1].0 + d1,
-                pad[2].0..pad[2].0 + d2
-            ])
-            .to_owned())
+        Ok(normalise_and_crop(
+            acc,
+            &wsum,
+            [d0, d1, d2],
+            pad.map(|(lo, _)| lo),
+        ))
     }
 
     /// A fold ensemble: the mean of [`SlidingWindow::predict`] over `predictors` (v2: mean of logits, v1: mean
@@ -445,6 +428,115 @@ where
     SlidingWindow::new(patch, *config)?.predict(data, n_classes, predictor)
 }
 
+/// `A[:, tile] += P · inv · g` and `W[tile] += g` (`g ≡ 1` without a map) in one pass, parallel over the
+/// tile's z-planes; `acc (K, Z, Y, X)`, `wsum (Z, Y, X)` and `sum (K, pz, py, px)` in standard layout.
+fn accumulate_tile(
+    acc: &mut Array4<f32>,
+    wsum: &mut Array3<f32>,
+    sum: &Array4<f32>,
+    weights: Option<&Array3<f32>>,
+    origin: [usize; 3],
+    inv: f32,
+) {
+    use rayon::prelude::*;
+    let (k, pz, py, px) = sum.dim();
+    let (_, nz, ny, nx) = acc.dim();
+    let s = sum.as_slice().expect("standard layout");
+    let g = weights.map(|g| g.as_slice().expect("standard layout"));
+    let a = acc.as_slice_mut().expect("standard layout");
+    let w = wsum.as_slice_mut().expect("standard layout");
+    let plane = ny * nx;
+    let tplane = py * px;
+    // One task per padded z-plane inside the tile: its K class planes and its weight plane.
+    let mut a_planes: Vec<Vec<&mut [f32]>> = (0..pz).map(|_| Vec::with_capacity(k)).collect();
+    for (i, chunk) in a.chunks_mut(plane).enumerate() {
+        let z = i % nz;
+        if (origin[0]..origin[0] + pz).contains(&z) {
+            a_planes[z - origin[0]].push(chunk);
+        }
+    }
+    let w_planes = w[origin[0] * plane..(origin[0] + pz) * plane].par_chunks_mut(plane);
+    a_planes
+        .into_par_iter()
+        .zip(w_planes)
+        .enumerate()
+        .for_each(|(z, (mut a_cls, w_plane))| {
+            for y in 0..py {
+                let off = (origin[1] + y) * nx + origin[2];
+                let t_off = z * tplane + y * px;
+                let w_row = &mut w_plane[off..off + px];
+                match g {
+                    Some(g) => {
+                        let g_row = &g[t_off..t_off + px];
+                        for (kk, a_plane) in a_cls.iter_mut().enumerate() {
+                            let s_row = &s[kk * pz * tplane + t_off..][..px];
+                            for ((a, &s), &g) in
+                                a_plane[off..off + px].iter_mut().zip(s_row).zip(g_row)
+                            {
+                                *a += s * inv * g;
+                            }
+                        }
+                        w_row.iter_mut().zip(g_row).for_each(|(w, &g)| *w += g);
+                    }
+                    None => {
+                        for (kk, a_plane) in a_cls.iter_mut().enumerate() {
+                            let s_row = &s[kk * pz * tplane + t_off..][..px];
+                            for (a, &s) in a_plane[off..off + px].iter_mut().zip(s_row) {
+                                *a += s * inv;
+                            }
+                        }
+                        w_row.iter_mut().for_each(|w| *w += 1.0);
+                    }
+                }
+            }
+        });
+}
+
+/// `out = (A / W)[:, crop]`: the normalisation fused with the removal of the padding (`lo` per axis), in
+/// place when there is no padding; parallel over output `(k, z)` planes.
+fn normalise_and_crop(
+    mut acc: Array4<f32>,
+    wsum: &Array3<f32>,
+    shape: [usize; 3],
+    lo: [usize; 3],
+) -> Array4<f32> {
+    use rayon::prelude::*;
+    let (k, nz, ny, nx) = acc.dim();
+    let w = wsum.as_slice().expect("standard layout");
+    let plane = ny * nx;
+    if [nz, ny, nx] == shape {
+        acc.as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, a)| {
+                let w = &w[(i % nz) * plane..][..plane];
+                a.iter_mut().zip(w).for_each(|(a, &w)| *a /= w);
+            });
+        return acc;
+    }
+    let [d0, d1, d2] = shape;
+    let mut out = Array4::<f32>::zeros((k, d0, d1, d2));
+    let a = acc.as_slice().expect("standard layout");
+    out.as_slice_mut()
+        .expect("standard layout")
+        .par_chunks_mut(d1 * d2)
+        .enumerate()
+        .for_each(|(i, o)| {
+            let (kk, z) = (i / d0, i % d0);
+            let zz = z + lo[0];
+            for (y, o_row) in o.chunks_mut(d2).enumerate() {
+                let off = zz * plane + (y + lo[1]) * nx + lo[2];
+                let a_row = &a[kk * nz * plane + off..][..d2];
+                let w_row = &w[off..off + d2];
+                for ((o, &a), &w) in o_row.iter_mut().zip(a_row).zip(w_row) {
+                    *o = a / w;
+                }
+            }
+        });
+    out
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum RowOp {
     Assign,
@@ -489,8 +581,10 @@ fn flip_rows(src: &Array4<f32>, dst: &mut Array4<f32>, axes: &[usize], op: RowOp
     let _ = c;
 }
 
-/// Softmax over axis 0 (classes) in place, max-subtracted.
+/// Softmax over axis 0 (classes) in place, max-subtracted; parallel over chunks of voxels.
 fn softmax_classes_mut(x: &mut Array4<f32>) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 4096;
     if !x.is_standard_layout() {
         *x = x.as_standard_layout().into_owned();
     }
@@ -499,18 +593,27 @@ fn softmax_classes_mut(x: &mut Array4<f32>) {
     let flat = x
         .as_slice_mut()
         .expect("predictor output is owned and standard layout");
-    let mut tmp = vec![0f32; k];
-    for i in 0..n {
-        let m = (0..k)
-            .map(|c| flat[c * n + i])
-            .fold(f32::NEG_INFINITY, f32::max);
-        let mut s = 0.0;
-        for c in 0..k {
-            tmp[c] = (flat[c * n + i] - m).exp();
-            s += tmp[c];
-        }
-        for c in 0..k {
-            flat[c * n + i] = tmp[c] / s;
+    // Chunk i of every class plane goes to task i.
+    let mut tasks: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(CHUNK))
+        .map(|_| Vec::with_capacity(k))
+        .collect();
+    for class in flat.chunks_mut(n) {
+        for (task, chunk) in tasks.iter_mut().zip(class.chunks_mut(CHUNK)) {
+            task.push(chunk);
         }
     }
+    tasks.into_par_iter().for_each(|mut cls| {
+        let mut tmp = vec![0f32; k];
+        for i in 0..cls[0].len() {
+            let m = cls.iter().map(|c| c[i]).fold(f32::NEG_INFINITY, f32::max);
+            let mut s = 0.0;
+            for (t, c) in tmp.iter_mut().zip(&cls) {
+                *t = (c[i] - m).exp();
+                s += *t;
+            }
+            for (t, c) in tmp.iter().zip(cls.iter_mut()) {
+                c[i] = t / s;
+            }
+        }
+    });
 }
