@@ -63,10 +63,15 @@ pub(crate) struct MeshCoefficients {
 /// Runs the marching cubes over `mask` padded by one empty voxel on every side.
 pub(crate) fn mesh_coefficients(mask: ArrayView3<bool>, spacing: [f64; 3]) -> MeshCoefficients {
     let (nz, ny, nx) = mask.dim();
-    // Padded coordinates: p = original + 1; voxel at padded (z, y, x) is inside iff 1 ≤ z ≤ nz etc.
-    let inside = |z: usize, y: usize, x: usize| -> bool {
-        z >= 1 && y >= 1 && x >= 1 && z <= nz && y <= ny && x <= nx && mask[(z - 1, y - 1, x - 1)]
-    };
+    // Padded copy (one empty voxel on every side): voxel at padded (z, y, x) is original (z − 1, y − 1, x − 1),
+    // so the cube corners need no bounds checks.
+    let (py, px) = (ny + 2, nx + 2);
+    let mut padded = vec![0u8; (nz + 2) * py * px];
+    for ((z, y, x), &v) in mask.indexed_iter() {
+        padded[((z + 1) * py + y + 1) * px + x + 1] = u8::from(v);
+    }
+    let offsets = CORNERS.map(|c| (c[0] * py + c[1]) * px + c[2]);
+    let padded = &padded;
     // Cubes of the padded (nz + 2, ny + 2, nx + 2) grid: origins 0..=nz etc. Parallel over z-slabs; the
     // per-slab sums are added in slab order.
     let slabs: Vec<(f64, f64, Vec<[f64; 3]>)> = (0..=nz)
@@ -76,12 +81,12 @@ pub(crate) fn mesh_coefficients(mask: ArrayView3<bool>, spacing: [f64; 3]) -> Me
             let mut volume = 0.0;
             let mut vertices = Vec::new();
             for iy in 0..=ny {
+                let row = (iz * py + iy) * px;
                 for ix in 0..=nx {
+                    let base = row + ix;
                     let mut idx = 0u8;
-                    for (k, c) in CORNERS.iter().enumerate() {
-                        if inside(iz + c[0], iy + c[1], ix + c[2]) {
-                            idx |= 1 << k;
-                        }
+                    for (k, &o) in offsets.iter().enumerate() {
+                        idx |= padded[base + o] << k;
                     }
                     let sign = if idx & 0x80 != 0 {
                         idx ^= 0xFF;

@@ -48,10 +48,12 @@ pub trait MaskVoxel: Copy + Send + Sync + 'static {
 macro_rules! impl_mask {
     ($($t:ty),*) => {$(
         impl MaskVoxel for $t {
-            #[allow(clippy::cast_lossless, clippy::cast_possible_wrap)]
+            #[inline]
             fn is_label(self, label: u32) -> bool {
                 // PyRadiomics casts the mask to UInt32 first (negative values wrap and never equal a small label).
-                i128::from(self) == i128::from(label)
+                // Compared in the mask's own type (a label it cannot hold matches nothing), so that scans over the
+                // mask vectorise.
+                <$t>::try_from(label).is_ok_and(|l| self == l)
             }
         }
     )*};
