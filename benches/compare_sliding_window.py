@@ -8,6 +8,7 @@ The Rust side is the criterion bench `cargo bench -p nnunet-preproc --bench pipe
 (its median is parsed from criterion's output).
 """
 import argparse
+import os
 import re
 import subprocess
 import time
@@ -66,6 +67,7 @@ if __name__ == "__main__":
     a = ap.parse_args()
     py = nnunet_times(a.repeats)
     rs = None if a.skip_rust else rust_times()
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     print(f"{'case':8} {'nnU-Net wall':>13} {'nnU-Net cpu':>12} {'Rust median':>12} {'ratio':>6}")
     for k in ["no_tta", "tta8"]:
         r = rs[k] if rs else float("nan")
