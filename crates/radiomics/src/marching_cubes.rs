@@ -181,7 +181,7 @@ fn sq_dist(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 }
 
 /// Largest squared pairwise distance of `pts`, exact, pruned by distances from the centroid.
-fn max_distance(pts: &[&[f64; 3]]) -> f64 {
+fn max_distance<'a>(pts: &[&'a [f64; 3]]) -> f64 {
     if pts.len() < 2 {
         return 0.0;
     }
@@ -195,7 +195,16 @@ fn max_distance(pts: &[&[f64; 3]]) -> f64 {
     }
     let mut by_r: Vec<(f64, &[f64; 3])> = pts.iter().map(|p| (sq_dist(p, &c).sqrt(), *p)).collect();
     by_r.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut best = 0.0f64;
+    // A good lower bound first (farthest point from the outermost one, then from that one: a real pair
+    // distance, so the pruned search below stays exact but breaks out much earlier).
+    let farthest = |from: &'a [f64; 3]| -> (f64, &'a [f64; 3]) {
+        by_r.iter()
+            .map(|&(_, p)| (sq_dist(from, p), p))
+            .fold((0.0f64, from), |acc, x| if x.0 > acc.0 { x } else { acc })
+    };
+    let (d1, b) = farthest(by_r[0].1);
+    let (d2, _) = farthest(b);
+    let mut best = d1.max(d2);
     for (i, &(ri, a)) in by_r.iter().enumerate() {
         if (2.0 * ri) * (1.0 + 1e-9) + 1e-9 < best.sqrt() {
             break;
