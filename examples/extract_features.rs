@@ -67,7 +67,10 @@ fn features_of(case: &Case, settings: &Settings) -> Result<Features> {
     let (mask, mask_geometry) = nnunet_preproc::read_label_map(&case.mask)
         .with_context(|| format!("reading {}", case.mask.display()))?;
     let (a, b) = (image.geometry.spacing, mask_geometry.spacing);
-    if a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-6 * x.abs().max(1.0)) {
+    if a.iter()
+        .zip(&b)
+        .any(|(x, y)| (x - y).abs() > 1e-6 * x.abs().max(1.0))
+    {
         bail!("image/mask geometry mismatch: spacing {a:?} vs {b:?}");
     }
     Ok(extract(image.data.view(), mask.view(), a, settings)?)
@@ -90,7 +93,8 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
 
 fn batch_cases(args: &Args) -> Result<Vec<Case>> {
     if let Some(list) = &args.list {
-        let text = std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+        let text =
+            std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
         let base = list.parent().unwrap_or(Path::new("."));
         let mut cases = Vec::new();
         for (i, line) in text.lines().enumerate().skip(1) {
@@ -106,7 +110,10 @@ fn batch_cases(args: &Args) -> Result<Vec<Case>> {
         }
         return Ok(cases);
     }
-    let root = args.data.as_ref().context("--data, --list or --image/--mask is required")?;
+    let root = args
+        .data
+        .as_ref()
+        .context("--data, --list or --image/--mask is required")?;
     let ds = nnunet_preproc::MamaMia::open(root)?;
     let mut cases = Vec::new();
     for id in ds.case_ids() {
@@ -141,13 +148,23 @@ fn main() -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().trim_end_matches(".nii.gz").to_string())
             .unwrap_or_default();
-        let case = Case { id: id.clone(), image: image.clone(), mask: mask.clone() };
+        let case = Case {
+            id: id.clone(),
+            image: image.clone(),
+            mask: mask.clone(),
+        };
         let f = features_of(&case, &settings)?;
         let text = if args.out.extension().is_some_and(|e| e == "json") {
             // Written by hand to keep PyRadiomics' order (serde_json's map sorts keys); NaN → null.
             let entries: Vec<String> = f
                 .iter()
-                .map(|(n, v)| format!("  {}: {}", serde_json::Value::from(n), serde_json::Value::from(v)))
+                .map(|(n, v)| {
+                    format!(
+                        "  {}: {}",
+                        serde_json::Value::from(n),
+                        serde_json::Value::from(v)
+                    )
+                })
                 .collect();
             format!("{{\n{}\n}}\n", entries.join(",\n"))
         } else {
@@ -164,7 +181,8 @@ fn main() -> Result<()> {
     let n = cases.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<std::result::Result<Features, String>>>> = Mutex::new(vec![None; n]);
+    let results: Mutex<Vec<Option<std::result::Result<Features, String>>>> =
+        Mutex::new(vec![None; n]);
     let workers = std::thread::available_parallelism().map_or(1, |p| p.get());
     std::thread::scope(|s| {
         for _ in 0..workers {
