@@ -301,24 +301,38 @@ fn evaluate_rejects_pcr_without_clinical_table() {
     );
 }
 
-/// The example binary itself (`cargo run --release --example evaluate -- …`): same report.
+/// The `evaluate` example binary of this profile (`target/<profile>/examples/evaluate`, built by
+/// `cargo test` with the examples; built here only if missing).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("evaluate{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--example", "evaluate", "-p", "dce-pipeline"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(
+            cmd.status().expect("cargo build").success(),
+            "building the evaluate example failed"
+        );
+    }
+    bin
+}
+
+/// The example binary itself (`evaluate --pred … --gt … --clinical … --pcr … --out …`): same report.
 #[test]
 fn evaluate_example_binary_writes_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_inputs(dir.path());
     let arg = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let out = Command::new(env!("CARGO"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "dce-pipeline",
-            "--example",
-            "evaluate",
-            "--",
-        ])
+    let out = Command::new(example_binary())
         .args(["--pred", &arg(&config.pred), "--gt", &arg(&config.gt)])
         .args(["--clinical", &arg(config.clinical.as_ref().unwrap())])
         .args([
@@ -328,7 +342,7 @@ fn evaluate_example_binary_writes_the_same_report() {
             &arg(&config.out),
         ])
         .output()
-        .expect("cargo run");
+        .expect("running the evaluate example");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("failed: case CASE_004"), "{stderr}");
