@@ -339,12 +339,7 @@ impl DownBlock {
     /// The parameter tensors in state-dict order with names relative to the block.
     #[must_use]
     pub fn named_tensors(&self) -> Vec<(&'static str, &Tensor)> {
-        let mut v = self.main.named_tensors();
-        if let Some((w, b)) = &self.res {
-            v.push(("res_conv.weight", w));
-            v.push(("res_conv.bias", b));
-        }
-        v
+        named_with_residual(&self.main, &self.res)
     }
 
     /// The same block with every parameter replaced by `f(parameter)` ([`Self::named_tensors`] order).
@@ -355,11 +350,7 @@ impl DownBlock {
         &self,
         f: &mut impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<Self> {
-        let main = self.main.map_tensors(f)?;
-        let res = match &self.res {
-            Some((w, b)) => Some((f(w)?, f(b)?)),
-            None => None,
-        };
+        let (main, res) = map_with_residual(&self.main, &self.res, f)?;
         Ok(Self { main, res })
     }
 }
@@ -421,12 +412,7 @@ impl UpBlock {
     /// The parameter tensors in state-dict order with names relative to the block.
     #[must_use]
     pub fn named_tensors(&self) -> Vec<(&'static str, &Tensor)> {
-        let mut v = self.main.named_tensors();
-        if let Some((w, b)) = &self.res {
-            v.push(("res_conv.weight", w));
-            v.push(("res_conv.bias", b));
-        }
-        v
+        named_with_residual(&self.main, &self.res)
     }
 
     /// The same block with every parameter replaced by `f(parameter)` ([`Self::named_tensors`] order).
@@ -437,11 +423,7 @@ impl UpBlock {
         &self,
         f: &mut impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<Self> {
-        let main = self.main.map_tensors(f)?;
-        let res = match &self.res {
-            Some((w, b)) => Some((f(w)?, f(b)?)),
-            None => None,
-        };
+        let (main, res) = map_with_residual(&self.main, &self.res, f)?;
         Ok(Self { main, res })
     }
 }
@@ -536,4 +518,31 @@ impl Module for Stem {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         ops::conv1x1x1(x, &self.weight, Some(&self.bias), 1)
     }
+}
+
+/// The tensors of a resampling block: the main block's, then `res_conv.weight` / `res_conv.bias` if present.
+fn named_with_residual<'a>(
+    main: &'a MedNextBlock,
+    res: &'a Option<(Tensor, Tensor)>,
+) -> Vec<(&'static str, &'a Tensor)> {
+    let mut v = main.named_tensors();
+    if let Some((w, b)) = res {
+        v.push(("res_conv.weight", w));
+        v.push(("res_conv.bias", b));
+    }
+    v
+}
+
+/// [`named_with_residual`]'s tensors mapped through `f`, in the same order.
+fn map_with_residual(
+    main: &MedNextBlock,
+    res: &Option<(Tensor, Tensor)>,
+    f: &mut impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<(MedNextBlock, Option<(Tensor, Tensor)>)> {
+    let main = main.map_tensors(f)?;
+    let res = match res {
+        Some((w, b)) => Some((f(w)?, f(b)?)),
+        None => None,
+    };
+    Ok((main, res))
 }
