@@ -13,11 +13,12 @@
 use ndarray::{Array3, ArrayView3};
 use rayon::prelude::*;
 
+use crate::eigen::symmetric_eigenvalues;
 use crate::error::Result;
 use crate::settings::{TextureParams, WeightingNorm};
 use crate::texture_common::{
-    angles, at, checked_distances, mean, nanmean, select_features, symmetric_eigenvalues,
-    FeatureDef, LevelVolume, Offset, EPS,
+    angles, at, checked_distances, mean, nanmean, select_features, FeatureDef, LevelVolume, Offset,
+    EPS,
 };
 
 const CLASS: &str = "glcm";

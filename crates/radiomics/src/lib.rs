@@ -19,6 +19,7 @@
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
 mod discretize;
+mod eigen;
 mod extractor;
 mod features;
 mod firstorder;
