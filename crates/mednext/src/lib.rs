@@ -13,6 +13,7 @@ mod checkpoint;
 mod config;
 mod model;
 pub mod ops;
+pub mod train;
 mod weights;
 
 pub use error::{Error, Result};
