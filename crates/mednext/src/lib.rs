@@ -11,6 +11,7 @@ mod error;
 mod block;
 mod checkpoint;
 mod config;
+pub mod infer;
 mod model;
 pub mod ops;
 pub mod train;
