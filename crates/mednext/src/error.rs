@@ -29,6 +29,23 @@ pub enum Error {
     /// A checkpoint could not be read or written (format detection, decoding, writing).
     #[error(transparent)]
     Checkpoint(#[from] upkern::Error),
+    /// A run-directory JSON file (configuration, history) could not be read or written.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's or writer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A training checkpoint is not one this trainer wrote, or does not fit the run resumed from it.
+    #[error("{path}: training checkpoint: {reason}")]
+    CheckpointMetadata {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 
     // -- configuration and inputs --
     /// A configuration value is out of its valid range; the message names the key.
@@ -86,6 +103,20 @@ pub enum Error {
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// The training loss became NaN or infinite.
+    #[error("non-finite training loss {value} at epoch {epoch}, iteration {iteration}")]
+    NonFiniteLoss {
+        /// The epoch (0-based).
+        epoch: usize,
+        /// The iteration within the epoch.
+        iteration: usize,
+        /// The loss value.
+        value: f64,
+    },
+    /// An error of the nnU-Net data pipeline (loader, cache, sliding window).
+    #[cfg(feature = "nnunet")]
+    #[error(transparent)]
+    Data(#[from] nnunet_preproc::Error),
 }
 
 /// `Result` with this crate's [`Error`].

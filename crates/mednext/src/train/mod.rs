@@ -6,5 +6,13 @@
 //! `deep_supervision.py`, `nnUNetTrainer.py`); MIC-DKFZ/MedNeXt (`nnUNetTrainerV2_Optim_and_LR`).
 
 // -- modules (keep one `mod`/`pub mod` per line) --
+pub mod checkpoint_io;
+pub mod config;
+pub mod history;
+pub mod run_dir;
 
 // -- re-exports (keep one `pub use` per line) --
+pub use checkpoint_io::{read_checkpoint, read_training_state, write_checkpoint, Checkpoint, TrainingState};
+pub use config::{AugmentationKind, LossKind, OptimizerKind, RunConfig, ScheduleKind, TrainerConfig};
+pub use history::{write_history_csv, EpochRecord};
+pub use run_dir::{CheckpointKind, FoldId, RunDir};
