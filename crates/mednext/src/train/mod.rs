@@ -7,12 +7,23 @@
 
 // -- modules (keep one `mod`/`pub mod` per line) --
 pub mod checkpoint_io;
+pub mod clip;
 pub mod config;
+pub mod deep_supervision;
 pub mod history;
+pub mod loss;
+pub mod optim;
 pub mod run_dir;
+pub mod schedule;
 
 // -- re-exports (keep one `pub use` per line) --
 pub use checkpoint_io::{read_checkpoint, read_training_state, write_checkpoint, Checkpoint, TrainingState};
 pub use config::{AugmentationKind, LossKind, OptimizerKind, RunConfig, ScheduleKind, TrainerConfig};
 pub use history::{write_history_csv, EpochRecord};
 pub use run_dir::{CheckpointKind, FoldId, RunDir};
+pub use clip::clip_grad_norm;
+pub use deep_supervision::deep_supervision_weights_v2;
+pub use deep_supervision::{deep_supervision_loss, deep_supervision_weights};
+pub use loss::{cross_entropy, focal, soft_dice, DiceCeConfig, FocalConfig, SegLoss};
+pub use optim::{AdamW, AdamWConfig, Sgd, SgdConfig, TrainOptimizer};
+pub use schedule::LrSchedule;
