@@ -188,9 +188,10 @@ pub fn predict_case(
     drop(pre.data);
     let props = &pre.properties;
     let (label, probabilities) = match (plans.flavour, config.probabilities) {
-        (Flavour::V2, Probabilities::Skip) => {
-            (logits_to_original_segmentation(pred.view(), props, plans)?, None)
-        }
+        (Flavour::V2, Probabilities::Skip) => (
+            logits_to_original_segmentation(pred.view(), props, plans)?,
+            None,
+        ),
         (Flavour::V2, Probabilities::Keep) => {
             let label = logits_to_original_segmentation(pred.view(), props, plans)?;
             (label, Some(v2_probabilities(pred.view(), props, plans)?))
