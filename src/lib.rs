@@ -3,8 +3,11 @@
 //! The method itself lives in the library crates under `crates/`; this root package only composes them.
 //! It is not published.
 
+pub mod cohort;
 pub mod demo_case;
 pub mod evaluate;
+pub mod pipeline;
+pub mod plots;
 
 pub use medmetrics;
 pub use mednext;

@@ -1,0 +1,3 @@
+//! The paper's whole method as resumable stages (see `examples/pipeline.rs`).
+
+pub mod files;
