@@ -319,3 +319,91 @@ fn finite_differences_norm_and_gelu() {
         &mut rng,
     );
 }
+
+/// The fused block tail against the composition of the separate (PyTorch- and FD-checked) ops, forward and
+/// every gradient, with and without the residual; shapes that give one tile, several tiles with a partial
+/// last one, batch 2, and channel counts that are not multiples of the register blocks.
+#[test]
+fn block_tail_matches_composition() {
+    let mut rng = Rng::new(11);
+    // (n, c, rc, co, spatial)
+    for (n, c, rc, co, sp, res) in [
+        (1, 4, 8, 4, [12, 12, 12], true),
+        (2, 6, 12, 3, [3, 5, 7], false),
+        (1, 8, 520, 8, [9, 10, 11], true),
+        (2, 3, 5, 2, [1, 1, 1], false),
+    ] {
+        let v: usize = sp.iter().product();
+        let shape = |ch: usize| vec![n, ch, sp[0], sp[1], sp[2]];
+        let var = |d: Vec<f32>, s: Vec<usize>| Var::from_tensor(&tensor(&d, &s)).unwrap();
+        // an offset and a scale per channel, as the depthwise conv output has
+        let a: Vec<f32> = rng
+            .vec(n * c * v, 2.0)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + ((i / v) % c) as f32 * 0.7)
+            .collect();
+        let vars = [
+            var(a, shape(c)),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(rc * c, 0.5), vec![rc, c, 1, 1, 1]),
+            var(rng.vec(rc, 0.5), vec![rc]),
+            var(rng.vec(co * rc, 0.3), vec![co, rc, 1, 1, 1]),
+            var(rng.vec(co, 0.5), vec![co]),
+            var(rng.vec(n * co * v, 1.0), shape(co)),
+        ];
+        let t: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let x = res.then_some(&t[7]);
+        let fused = ops::block_tail(
+            &t[0],
+            &ops::BlockTail {
+                gamma: &t[1],
+                beta: &t[2],
+                conv2_weight: &t[3],
+                conv2_bias: &t[4],
+                conv3_weight: &t[5],
+                conv3_bias: &t[6],
+                eps: 1e-5,
+            },
+            x,
+        )
+        .unwrap();
+        let y = ops::channel_group_norm(&t[0], &t[1], &t[2], 1e-5).unwrap();
+        let y = ops::conv1x1x1(&y, &t[3], None, 1).unwrap();
+        let y = ops::bias_gelu(&y, &t[4]).unwrap();
+        let mut reference = ops::conv1x1x1(&y, &t[5], Some(&t[6]), 1).unwrap();
+        if res {
+            reference = (reference + &t[7]).unwrap();
+        }
+        let case = format!("n {n} c {c} rc {rc} co {co} {sp:?} res {res}");
+        let d = max_rel(&fused, &reference);
+        let mut report = format!("{case}: y {d:.1e}");
+        assert!(d < TOL, "{case}: forward differs by {d}");
+        let gy = tensor(&rng.vec(n * co * v, 1.0), &shape(co));
+        let g1 = (&fused * &gy)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g2 = (&reference * &gy)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let names = ["a", "gamma", "beta", "w2", "b2", "w3", "b3", "x"];
+        for (v, name) in vars.iter().zip(names).take(if res { 8 } else { 7 }) {
+            let (a, b) = (g1.get(v.as_tensor()), g2.get(v.as_tensor()));
+            let (a, b) = (
+                a.unwrap_or_else(|| panic!("{case}: no fused gradient for {name}")),
+                b.unwrap(),
+            );
+            let d = max_rel(a, b);
+            report += &format!(", g{name} {d:.1e}");
+            assert!(d < 2.0 * TOL, "{case}: gradient wrt {name} differs by {d}");
+        }
+        eprintln!("{report}");
+    }
+}

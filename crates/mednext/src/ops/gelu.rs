@@ -102,6 +102,32 @@ multiversion! {
     fn gelu_grad_slice(x: &[f32], bias: f32, dy: &[f32], dx: &mut [f32]) => gelu_grad_slice_impl;
 }
 
+#[inline(always)]
+fn gelu_inplace_impl<M: MulAdd, const L: usize>(y: &mut [f32]) {
+    for v in y.iter_mut() {
+        *v = gelu_one(*v);
+    }
+}
+
+multiversion! {
+    /// `y ← gelu(y)` in place (the fused block op's forward tiles).
+    pub(crate) fn gelu_inplace(y: &mut [f32]) => gelu_inplace_impl;
+}
+
+#[inline(always)]
+fn gelu_with_grad_impl<M: MulAdd, const L: usize>(h: &mut [f32], d: &mut [f32]) {
+    for (v, g) in h.iter_mut().zip(d.iter_mut()) {
+        let (cdf, pdf) = cdf_pdf(*v);
+        *g = *v * pdf + cdf;
+        *v *= cdf;
+    }
+}
+
+multiversion! {
+    /// `d ← gelu'(h)`, then `h ← gelu(h)` (one erf evaluation for both; the fused block op's backward tiles).
+    pub(crate) fn gelu_with_grad(h: &mut [f32], d: &mut [f32]) => gelu_with_grad_impl;
+}
+
 /// Splits `len` elements into per-channel runs of `plane` elements (channel `(i / plane) % c`), then into
 /// rayon tasks of about [`GRAIN`] elements, calling `f(channel, range)`.
 fn for_channel_runs(

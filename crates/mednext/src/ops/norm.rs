@@ -95,7 +95,7 @@ fn moments(x: &[f32]) -> (f64, f64) {
 }
 
 /// `(μ, r = 1/√(σ² + ε))` of one plane.
-fn mean_rstd(x: &[f32], eps: f64) -> (f64, f64) {
+pub(crate) fn mean_rstd(x: &[f32], eps: f64) -> (f64, f64) {
     let m = x.len().max(1) as f64;
     let (s, q) = moments(x);
     let mean = s / m;
