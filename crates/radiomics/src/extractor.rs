@@ -19,20 +19,34 @@ use rayon::prelude::*;
 use crate::discretize::discretize;
 use crate::error::{Error, Result};
 use crate::features::{FeatureClass, Features};
+use crate::filters::{
+    exponential_image, gradient_magnitude, logarithm_image, square_image, square_root_image,
+    ImageType,
+};
 use crate::firstorder::firstorder_all;
 use crate::imageops::{
     bounding_box, check_roi, crop, normalize_image, resegment, roi_bounds, to_f64_checked,
     BoundingBox,
 };
+use crate::resample::{resample_grid, resample_image, resample_mask};
 use crate::settings::{Selection, Settings, TextureParams};
 use crate::shape::shape_all;
+use crate::shape2d::shape2d_all;
 use crate::texture::texture_features;
 use crate::voxel::{MaskVoxel, PixelKind, Voxel};
 
-/// Image and ROI after checks, preprocessing and cropping: what every class works on.
-struct Prepared {
-    /// The ROI used by shape, cropped to the bounding box.
+/// The ROI after checks and resegmentation, cropped to its bounding box: what every image type uses.
+struct Roi {
+    /// The bounding box in the working image (resegmentation included).
+    bbox: BoundingBox,
+    /// The ROI used by shape, cropped to `bbox`.
     shape_roi: Array3<bool>,
+    /// The ROI of the other classes, cropped to `bbox`.
+    roi: Array3<bool>,
+}
+
+/// One image type's discretised ROI.
+struct Prepared {
     /// ROI intensities in C order of the cropped image.
     values: Vec<f64>,
     /// Their bins (1-based).
@@ -43,58 +57,31 @@ struct Prepared {
     ng: u32,
 }
 
-fn prepare<T: Voxel, M: MaskVoxel>(
-    image: ArrayView3<T>,
+/// ROI checks and resegmentation on the working image; `img_box` is the image cropped to `bbox`, the ROI
+/// box with `count` voxels.
+fn prepare_roi<M: MaskVoxel>(
+    img_box: ArrayView3<f64>,
     mask: ArrayView3<M>,
-    spacing: [f64; 3],
+    bbox: BoundingBox,
+    count: usize,
     settings: &Settings,
-) -> Result<Prepared> {
-    settings.check()?;
-    let (id, md) = (image.dim(), mask.dim());
-    if id != md {
-        return Err(Error::GeometryMismatch {
-            image: [id.0, id.1, id.2],
-            mask: [md.0, md.1, md.2],
-        });
-    }
-    if spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-        return Err(Error::InvalidSpacing(spacing));
-    }
-    let (bbox, count) = roi_bounds(mask, settings.label)?;
+) -> Result<Roi> {
+    let label = settings.label;
     check_roi(
         &bbox,
         count,
         settings.minimum_roi_dimensions,
         settings.minimum_roi_size,
     )?;
-    // Everything below works on the bounding-box crop (normalisation statistics excepted).
-    let label = settings.label;
     let mut roi = crop(mask, &bbox).mapv(|m| m.is_label(label));
-    let mut img = to_f64_checked(crop(image, &bbox).view(), roi.view()).map_err(|e| match e {
-        // Report the index in the caller's array.
-        Error::NonFiniteInRoi { value, index } => Error::NonFiniteInRoi {
-            value,
-            index: [
-                index[0] + bbox.lo[0],
-                index[1] + bbox.lo[1],
-                index[2] + bbox.lo[2],
-            ],
-        },
-        other => other,
-    })?;
-    let mut kind = T::KIND;
-    if let Some(norm) = &settings.normalization {
-        normalize_image(image, &mut img, norm)?;
-        kind = PixelKind::Float64;
-    }
     let original_roi = settings.resegment_range.as_ref().map(|_| roi.clone());
     // The (possibly resegmented) bounding box, relative to the crop.
     let mut sub = BoundingBox {
         lo: [0; 3],
-        hi: [bbox.size()[0], bbox.size()[1], bbox.size()[2]],
+        hi: bbox.size(),
     };
     if let Some(range) = &settings.resegment_range {
-        let n = resegment(img.view(), &mut roi, range, settings.resegment_mode)?;
+        let n = resegment(img_box, &mut roi, range, settings.resegment_mode)?;
         sub = bounding_box(roi.view()).ok_or(Error::LabelNotPresent { label })?;
         check_roi(
             &sub,
@@ -110,22 +97,46 @@ fn prepare<T: Voxel, M: MaskVoxel>(
     };
     let shape_roi = crop(shape_source, &sub);
     let roi_c = crop(roi.view(), &sub);
-    let img_c = crop(img.view(), &sub);
+    let full = BoundingBox {
+        lo: [
+            bbox.lo[0] + sub.lo[0],
+            bbox.lo[1] + sub.lo[1],
+            bbox.lo[2] + sub.lo[2],
+        ],
+        hi: [
+            bbox.lo[0] + sub.hi[0],
+            bbox.lo[1] + sub.hi[1],
+            bbox.lo[2] + sub.hi[2],
+        ],
+    };
+    Ok(Roi {
+        bbox: full,
+        shape_roi,
+        roi: roi_c,
+    })
+}
+
+/// Discretises the ROI of one (filtered) image, `img_c` already cropped to the ROI box.
+fn discretise_roi(
+    img_c: ArrayView3<f64>,
+    roi: &Roi,
+    kind: PixelKind,
+    settings: &Settings,
+) -> Result<Prepared> {
     let values: Vec<f64> = img_c
         .iter()
-        .zip(roi_c.iter())
+        .zip(roi.roi.iter())
         .filter_map(|(&v, &m)| m.then_some(v))
         .collect();
     let (bins, ng) = discretize(&values, kind, settings.binning)?;
-    let mut levels = Array3::<u32>::zeros(roi_c.dim());
+    let mut levels = Array3::<u32>::zeros(roi.roi.dim());
     let mut next = bins.iter();
-    Zip::from(&mut levels).and(&roi_c).for_each(|l, &m| {
+    Zip::from(&mut levels).and(&roi.roi).for_each(|l, &m| {
         if m {
             *l = *next.next().unwrap_or(&0);
         }
     });
     Ok(Prepared {
-        shape_roi,
         values,
         bins,
         levels,
@@ -133,8 +144,8 @@ fn prepare<T: Voxel, M: MaskVoxel>(
     })
 }
 
-/// All features of `class` on prepared data, as `(name, value)` in PyRadiomics' order (deprecated included
-/// where they produce a value), restricted to `wanted`.
+/// All features of a non-shape `class` on prepared data, as `(name, value)` in PyRadiomics' order
+/// (deprecated included where they produce a value), restricted to `wanted`.
 fn class_features(
     class: FeatureClass,
     p: &Prepared,
@@ -143,7 +154,6 @@ fn class_features(
     wanted: &[&str],
 ) -> Result<Vec<(&'static str, f64)>> {
     match class {
-        FeatureClass::Shape => shape_all(p.shape_roi.view(), spacing, settings.conventions),
         FeatureClass::FirstOrder => firstorder_all(
             &p.values,
             &p.bins,
@@ -151,7 +161,10 @@ fn class_features(
             settings.voxel_array_shift,
             settings.conventions,
         ),
-        FeatureClass::Shape2D => Err(Error::Unsupported("shape2D (force2D shape features)")),
+        FeatureClass::Shape | FeatureClass::Shape2D => Err(Error::FeatureClass {
+            class: class.name(),
+            reason: "a shape class is computed from the mask only".into(),
+        }),
         texture => {
             let params = TextureParams {
                 spacing,
@@ -159,6 +172,23 @@ fn class_features(
             };
             texture_features(texture, p.levels.view(), p.ng, &params, wanted)
         }
+    }
+}
+
+/// Shape features of `class` (3-D or 2-D) on the ROI.
+fn shape_features(
+    class: FeatureClass,
+    roi: &Roi,
+    spacing: [f64; 3],
+    settings: &Settings,
+) -> Result<Vec<(&'static str, f64)>> {
+    match class {
+        FeatureClass::Shape2D => shape2d_all(
+            roi.shape_roi.view(),
+            spacing,
+            settings.texture.force_2d_dimension,
+        ),
+        _ => shape_all(roi.shape_roi.view(), spacing, settings.conventions),
     }
 }
 
@@ -183,8 +213,12 @@ fn wanted_names(class: FeatureClass, selection: &Selection) -> Vec<&'static str>
 /// Extracts the enabled features of `settings` from `image` within the ROI `mask == settings.label`.
 ///
 /// `image` and `mask` are `(z, y, x)` arrays of the same shape; `spacing` is the voxel size in mm in the same
-/// order. Equivalent to PyRadiomics' `RadiomicsFeatureExtractor(**settings).execute(image, mask)` for the
-/// Original image type, without the `diagnostics_*` entries.
+/// order. Equivalent to PyRadiomics' `RadiomicsFeatureExtractor(**settings).execute(image, mask)` without
+/// the `diagnostics_*` entries: `normalize` on the whole image, then `resampledPixelSpacing` (image with
+/// `interpolator`, mask nearest-neighbour, on PyRadiomics' cropped grid) or `preCrop`, ROI checks, shape
+/// (and shape2D with force2D), then every enabled image type (`Original`, `Square`, `SquareRoot`,
+/// `Logarithm`, `Exponential`, `Gradient`) with the other classes. Origin 0 and identity direction are
+/// assumed for the resampling grid.
 ///
 /// ```text
 /// Features = [("original_shape_Elongation", …), …, ("original_ngtdm_Strength", …)]   (107 by default)
@@ -194,7 +228,8 @@ fn wanted_names(class: FeatureClass, selection: &Selection) -> Vec<&'static str>
 ///
 /// Settings errors ([`Settings::check`]), [`Error::GeometryMismatch`], [`Error::InvalidSpacing`],
 /// [`Error::LabelNotPresent`], [`Error::RoiTooFewDimensions`] (a single voxel always),
-/// [`Error::RoiTooSmall`], [`Error::NonFiniteInRoi`], [`Error::TooManyBins`], [`Error::Unsupported`].
+/// [`Error::RoiTooSmall`], [`Error::NonFiniteInRoi`], [`Error::TooManyBins`], [`Error::Unsupported`]
+/// (interpolators other than nearest neighbour, linear and B-spline).
 ///
 /// # Examples
 ///
@@ -214,38 +249,234 @@ pub fn extract<T: Voxel, M: MaskVoxel>(
     spacing: [f64; 3],
     settings: &Settings,
 ) -> Result<Features> {
-    let prepared = prepare(image, mask, spacing, settings)?;
-    // Shape classes first (PyRadiomics `computeShape`), then the others in their enabled order.
-    let mut order: Vec<&(FeatureClass, Selection)> = settings
-        .enabled
-        .iter()
-        .filter(|(c, _)| *c == FeatureClass::Shape)
-        .collect();
-    for entry in &settings.enabled {
-        match entry.0 {
-            FeatureClass::Shape => {}
-            // shape2D needs force2D; without it PyRadiomics skips the class with a warning.
-            FeatureClass::Shape2D if !settings.texture.force_2d => {}
-            _ => order.push(entry),
+    settings.check()?;
+    let (id, md) = (image.dim(), mask.dim());
+    if id != md {
+        return Err(Error::GeometryMismatch {
+            image: [id.0, id.1, id.2],
+            mask: [md.0, md.1, md.2],
+        });
+    }
+    if spacing.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(Error::InvalidSpacing(spacing));
+    }
+    let label = settings.label;
+    // 1. normalize (whole image, float64 result), before any resampling.
+    if let Some(norm) = &settings.normalization {
+        let (bbox, _) = roi_bounds(mask, label)?;
+        check_finite(image, mask, &bbox, label)?;
+        let mut full = image.mapv(Voxel::to_f64);
+        normalize_image(image, &mut full, norm)?;
+        let rest = Settings {
+            normalization: None,
+            ..settings.clone()
+        };
+        return extract(full.view(), mask, spacing, &rest);
+    }
+    // 2. resample (or only crop when the spacing does not change), or preCrop.
+    if let Some(target) = settings.resampled_spacing {
+        let (bbox, _) = roi_bounds(mask, label)?;
+        let rest = Settings {
+            resampled_spacing: None,
+            pre_crop: false,
+            ..settings.clone()
+        };
+        let dims = [id.0, id.1, id.2];
+        return match resample_grid(&bbox, dims, spacing, target, settings.pad_distance) {
+            None => {
+                let b = padded(&bbox, settings.pad_distance, dims);
+                extract(
+                    crop(image, &b).view(),
+                    crop(mask, &b).view(),
+                    spacing,
+                    &rest,
+                )
+            }
+            Some(grid) => {
+                let img = resample_image(image, spacing, &grid, settings.interpolator).ok_or(
+                    Error::Unsupported(
+                        "interpolator other than sitkNearestNeighbor, sitkLinear, sitkBSpline",
+                    ),
+                )?;
+                let m = resample_mask(mask, spacing, &grid);
+                extract(img.view(), m.view(), grid.spacing, &rest)
+            }
+        };
+    }
+    if settings.pre_crop {
+        let (bbox, _) = roi_bounds(mask, label)?;
+        let rest = Settings {
+            pre_crop: false,
+            ..settings.clone()
+        };
+        let dims = [id.0, id.1, id.2];
+        let b = padded(&bbox, settings.pad_distance, dims);
+        if b.lo != [0; 3] || b.hi != dims {
+            return extract(
+                crop(image, &b).view(),
+                crop(mask, &b).view(),
+                spacing,
+                &rest,
+            );
+        }
+    }
+    extract_working(image, mask, spacing, settings)
+}
+
+/// The ROI box grown by `pad` voxels, clipped to the image (`cropToTumorMask` with `padDistance`).
+fn padded(bbox: &BoundingBox, pad: usize, dims: [usize; 3]) -> BoundingBox {
+    let mut b = *bbox;
+    for a in 0..3 {
+        b.lo[a] = bbox.lo[a].saturating_sub(pad);
+        b.hi[a] = (bbox.hi[a] + pad).min(dims[a]);
+    }
+    b
+}
+
+/// [`Error::NonFiniteInRoi`] for the first non-finite ROI voxel (index in the caller's array).
+fn check_finite<T: Voxel, M: MaskVoxel>(
+    image: ArrayView3<T>,
+    mask: ArrayView3<M>,
+    bbox: &BoundingBox,
+    label: u32,
+) -> Result<Array3<f64>> {
+    let roi = crop(mask, bbox).mapv(|m| m.is_label(label));
+    to_f64_checked(crop(image, bbox).view(), roi.view()).map_err(|e| match e {
+        Error::NonFiniteInRoi { value, index } => Error::NonFiniteInRoi {
+            value,
+            index: [
+                index[0] + bbox.lo[0],
+                index[1] + bbox.lo[1],
+                index[2] + bbox.lo[2],
+            ],
+        },
+        other => other,
+    })
+}
+
+/// The image type's image cropped to the ROI box `roi_box` as `f64`, and its pixel kind; filters run on the
+/// whole working image (`img_box` is the Original image cropped to `bbox`, which contains `roi_box`).
+fn filtered<T: Voxel>(
+    image: ArrayView3<T>,
+    image_type: ImageType,
+    spacing: [f64; 3],
+    settings: &Settings,
+    (img_box, bbox, roi_box): (&Array3<f64>, &BoundingBox, &BoundingBox),
+) -> (Array3<f64>, PixelKind) {
+    if image_type == ImageType::Original {
+        let rel = BoundingBox {
+            lo: [
+                roi_box.lo[0] - bbox.lo[0],
+                roi_box.lo[1] - bbox.lo[1],
+                roi_box.lo[2] - bbox.lo[2],
+            ],
+            hi: [
+                roi_box.hi[0] - bbox.lo[0],
+                roi_box.hi[1] - bbox.lo[1],
+                roi_box.hi[2] - bbox.lo[2],
+            ],
+        };
+        return (crop(img_box.view(), &rel), T::KIND);
+    }
+    let full = image.mapv(Voxel::to_f64);
+    let (img, kind) = match image_type {
+        ImageType::Original => (full, T::KIND),
+        ImageType::Square => (square_image(&full), PixelKind::Float64),
+        ImageType::SquareRoot => (square_root_image(&full), PixelKind::Float64),
+        ImageType::Logarithm => (logarithm_image(&full), PixelKind::Float64),
+        ImageType::Exponential => (exponential_image(&full), PixelKind::Float64),
+        ImageType::Gradient => (
+            gradient_magnitude(full.view(), spacing, settings.gradient_use_spacing).mapv(f64::from),
+            PixelKind::Float32,
+        ),
+    };
+    (crop(img.view(), roi_box), kind)
+}
+
+/// Extraction on the working image (after normalisation, resampling and pre-cropping).
+fn extract_working<T: Voxel, M: MaskVoxel>(
+    image: ArrayView3<T>,
+    mask: ArrayView3<M>,
+    spacing: [f64; 3],
+    settings: &Settings,
+) -> Result<Features> {
+    let label = settings.label;
+    let (bbox, count) = roi_bounds(mask, label)?;
+    let img_box = check_finite(image, mask, &bbox, label)?;
+    let roi = prepare_roi(img_box.view(), mask, bbox, count, settings)?;
+    // Shape classes first (PyRadiomics `computeShape`: shape, then shape2D with force2D), then per image type
+    // the other classes in their enabled order.
+    let find = |c: FeatureClass| settings.enabled.iter().find(|(e, _)| *e == c);
+    let mut jobs: Vec<(Option<ImageType>, FeatureClass, Selection)> = Vec::new();
+    if let Some((_, sel)) = find(FeatureClass::Shape) {
+        jobs.push((None, FeatureClass::Shape, sel.clone()));
+    }
+    if let Some((_, sel)) = find(FeatureClass::Shape2D) {
+        // PyRadiomics tests the bounding box in SimpleITK's (x, y, z) order with force2Ddimension as index
+        // (so it looks at array axis 2 − d); shape2D itself then requires one slice along array axis d.
+        let d = settings.texture.force_2d_dimension;
+        if settings.texture.force_2d && roi.bbox.size()[2 - d] > 1 {
+            jobs.push((None, FeatureClass::Shape2D, sel.clone()));
         }
     }
     let mut seen = Vec::new();
-    order.retain(|(c, _)| {
-        let first = !seen.contains(c);
+    for (c, sel) in &settings.enabled {
+        if matches!(c, FeatureClass::Shape | FeatureClass::Shape2D) || seen.contains(c) {
+            continue;
+        }
         seen.push(*c);
-        first
-    });
-    let results: Vec<Result<Vec<(String, f64)>>> = order
+        for &t in &settings.image_types {
+            jobs.push((Some(t), *c, sel.clone()));
+        }
+    }
+    // Reorder: image types outermost (PyRadiomics iterates image types, then classes).
+    let mut ordered: Vec<(Option<ImageType>, FeatureClass, Selection)> =
+        jobs.iter().filter(|j| j.0.is_none()).cloned().collect();
+    for &t in &settings.image_types {
+        ordered.extend(jobs.iter().filter(|j| j.0 == Some(t)).cloned());
+    }
+    let mut types: Vec<ImageType> = Vec::new();
+    for j in &ordered {
+        if let Some(t) = j.0 {
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+    }
+    let prepared: Vec<(ImageType, Prepared)> = types
         .par_iter()
-        .map(|(class, selection)| {
+        .map(|&t| {
+            let (img_c, kind) = filtered(image, t, spacing, settings, (&img_box, &bbox, &roi.bbox));
+            discretise_roi(img_c.view(), &roi, kind, settings).map(|p| (t, p))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let results: Vec<Result<Vec<(String, f64)>>> = ordered
+        .par_iter()
+        .map(|(t, class, selection)| {
             let wanted = wanted_names(*class, selection);
-            let all = class_features(*class, &prepared, spacing, settings, &wanted)?;
+            let (prefix, all) = match t {
+                None => ("original", shape_features(*class, &roi, spacing, settings)?),
+                Some(t) => {
+                    let p = &prepared
+                        .iter()
+                        .find(|(u, _)| u == t)
+                        .ok_or(Error::FeatureClass {
+                            class: class.name(),
+                            reason: "image type not prepared".into(),
+                        })?
+                        .1;
+                    (
+                        t.prefix(),
+                        class_features(*class, p, spacing, settings, &wanted)?,
+                    )
+                }
+            };
             Ok(wanted
                 .iter()
                 .filter_map(|w| {
                     all.iter()
                         .find(|(n, _)| n == w)
-                        .map(|&(n, v)| (format!("original_{}_{}", class.name(), n), v))
+                        .map(|&(n, v)| (format!("{prefix}_{}_{}", class.name(), n), v))
                 })
                 .collect())
         })

@@ -22,6 +22,7 @@ mod discretize;
 mod eigen;
 mod extractor;
 mod features;
+mod filters;
 mod firstorder;
 mod glcm;
 mod gldm;
@@ -31,8 +32,10 @@ mod imageops;
 mod marching_cubes;
 mod ngtdm;
 mod params;
+mod resample;
 mod settings;
 mod shape;
+mod shape2d;
 mod texture;
 mod texture_common;
 mod voxel;
@@ -42,12 +45,17 @@ pub use error::{Error, Result};
 pub use discretize::{bin_edges, digitize, discretize};
 pub use extractor::{extract, firstorder, glcm, gldm, glrlm, glszm, ngtdm, shape};
 pub use features::{FeatureClass, Features};
+pub use filters::{
+    exponential_image, gradient_magnitude, logarithm_image, square_image, square_root_image,
+    ImageType,
+};
 pub use glcm::glcm_matrix;
 pub use gldm::gldm_matrix;
 pub use glrlm::glrlm_matrix;
 pub use glszm::glszm_matrix;
 pub use imageops::BoundingBox;
 pub use ngtdm::ngtdm_matrix;
+pub use resample::{resample_grid, resample_image, resample_mask, ResampleGrid};
 pub use settings::{
     Binning, Conventions, Interpolator, Normalization, ResegmentMode, Selection, Settings,
     TextureParams, WeightingNorm,

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! setting:       any §2 setting; an empty value means None (the default)
-//! imageType:     only `Original` (its own settings override `setting`); absent → Original
+//! imageType:     Original, Square, SquareRoot, Logarithm, Exponential, Gradient in file order (Original's own
+//!                settings override `setting`; other types' custom settings are not supported); absent → Original
 //! featureClass:  class → null / [] (all non-deprecated) or a list of names; absent → all classes
 //! voxelSetting:  accepted and ignored (voxel-based extraction is out of scope)
 //! ```
@@ -16,6 +17,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::{Error, Result};
 use crate::features::FeatureClass;
+use crate::filters::ImageType;
 use crate::settings::{
     Binning, Interpolator, Normalization, ResegmentMode, Selection, Settings, WeightingNorm,
 };
@@ -173,6 +175,7 @@ fn apply_setting(s: &mut Settings, key: &str, v: &Value) -> Result<()> {
         "gldm_a" => s.texture.gldm_a = as_f64("gldm_a", v)?,
         "force2D" => s.texture.force_2d = as_bool("force2D", v)?,
         "force2Ddimension" => s.texture.force_2d_dimension = as_usize("force2Ddimension", v)?,
+        "gradientUseSpacing" => s.gradient_use_spacing = as_bool("gradientUseSpacing", v)?,
         "correctMask" if as_bool("correctMask", v)? => {
             return Err(Error::Unsupported("correctMask"));
         }
@@ -248,7 +251,8 @@ impl Settings {
     /// # Errors
     ///
     /// [`Error::ParamsFile`] for unparsable text, [`Error::UnknownKeys`] naming unknown keys per section,
-    /// [`Error::UnsupportedImageType`] for image types other than `Original`, [`Error::UnknownFeature`],
+    /// [`Error::UnsupportedImageType`] for image types other than `Original`, `Square`, `SquareRoot`,
+    /// `Logarithm`, `Exponential` and `Gradient`, [`Error::UnknownFeature`],
     /// [`Error::InvalidParameter`] for values of the wrong type or range (after [`Settings::check`]).
     pub fn from_params_str(text: &str) -> Result<Self> {
         Self::parse(text, "<string>")
@@ -308,15 +312,25 @@ impl Settings {
             match v {
                 Value::Null => {}
                 Value::Mapping(m) => {
+                    let mut types = Vec::new();
                     for (k, custom) in m {
                         let name = k.as_str().unwrap_or_default();
-                        if name != "Original" {
-                            return Err(Error::UnsupportedImageType(format!("{k:?}")));
-                        }
+                        let t = ImageType::from_name(name)
+                            .map_err(|_| Error::UnsupportedImageType(format!("{k:?}")))?;
                         if let Value::Mapping(cm) = custom {
-                            apply_settings_map(&mut s, "imageType.Original", cm)?;
+                            if t == ImageType::Original {
+                                apply_settings_map(&mut s, "imageType.Original", cm)?;
+                            } else if !cm.is_empty() {
+                                return Err(Error::Unsupported(
+                                    "custom settings for an image type other than Original",
+                                ));
+                            }
+                        }
+                        if !types.contains(&t) {
+                            types.push(t);
                         }
                     }
+                    s.image_types = types;
                 }
                 other => return Err(invalid_section("imageType", other)),
             }

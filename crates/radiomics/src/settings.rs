@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::features::FeatureClass;
+use crate::filters::ImageType;
 
 /// How GLCM/GLRLM matrices of several angles are combined (PyRadiomics `weightingNorm`).
 ///
@@ -237,7 +238,9 @@ pub struct Settings {
     /// Whole-image normalisation (`normalize`), None by default.
     pub normalization: Option<Normalization>,
     /// Target spacing in mm, array order `[sz, sy, sx]` (`resampledPixelSpacing`, which PyRadiomics gives
-    /// in x, y, z order; a 0 keeps that axis). Not supported yet: `check` rejects it.
+    /// in x, y, z order; a 0 keeps that axis). Image and mask are resampled as PyRadiomics'
+    /// `resampleImage` does (see the `resample` functions); `interpolator` NearestNeighbor, Linear or
+    /// BSpline.
     pub resampled_spacing: Option<[f64; 3]>,
     /// Resampling interpolator (`interpolator`, default `sitkBSpline`).
     pub interpolator: Interpolator,
@@ -263,6 +266,11 @@ pub struct Settings {
     pub conventions: Conventions,
     /// Enabled classes in PyRadiomics' output order, each with its feature selection.
     pub enabled: Vec<(FeatureClass, Selection)>,
+    /// Enabled image types in output order (`imageType`, default `[Original]`); shape is computed once on
+    /// the mask (`original_shape_*`), the other classes per image type (`<type>_<class>_<Feature>`).
+    pub image_types: Vec<ImageType>,
+    /// Gradient image with the voxel spacing (`gradientUseSpacing`, default true).
+    pub gradient_use_spacing: bool,
 }
 
 impl Default for Settings {
@@ -287,6 +295,8 @@ impl Default for Settings {
                 .iter()
                 .map(|&c| (c, Selection::All))
                 .collect(),
+            image_types: vec![ImageType::Original],
+            gradient_use_spacing: true,
         }
     }
 }
@@ -299,7 +309,8 @@ impl Settings {
     /// [`Error::InvalidParameter`] naming the key (binWidth ≤ 0, binCount 0, label 0, minimumROIDimensions
     /// outside 1..=3, minimumROISize 0, distances empty or containing 0, gldm_a < 0, force2Ddimension > 2,
     /// normalizeScale/removeOutliers ≤ 0, resegmentRange not 1–2 values), [`Error::UnknownFeature`] for a
-    /// selected name the class does not have, [`Error::Unsupported`] for resampling.
+    /// selected name the class does not have, [`Error::Unsupported`] for resampling with an interpolator other
+    /// than NearestNeighbor, Linear or BSpline.
     pub fn check(&self) -> Result<()> {
         fn bad(key: &'static str, reason: impl Into<String>) -> Result<()> {
             Err(Error::InvalidParameter {
@@ -330,8 +341,21 @@ impl Settings {
                 }
             }
         }
-        if self.resampled_spacing.is_some() {
-            return Err(Error::Unsupported("resampledPixelSpacing"));
+        if let Some(t) = self.resampled_spacing {
+            if t.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                return bad(
+                    "resampledPixelSpacing",
+                    format!("{t:?} (each finite and ≥ 0)"),
+                );
+            }
+            if !matches!(
+                self.interpolator,
+                Interpolator::NearestNeighbor | Interpolator::Linear | Interpolator::BSpline
+            ) {
+                return Err(Error::Unsupported(
+                    "interpolator other than sitkNearestNeighbor, sitkLinear, sitkBSpline",
+                ));
+            }
         }
         if let Some(r) = &self.resegment_range {
             if r.is_empty() || r.len() > 2 || r.iter().any(|v| v.is_nan()) {

@@ -21,6 +21,14 @@ pub trait Voxel: Copy + Send + Sync + 'static {
     const KIND: PixelKind;
     /// The value widened to `f64` (exact for every implementing type up to 2⁵³).
     fn to_f64(self) -> f64;
+    /// An interpolated `f64` cast back to this type as ITK's `ResampleImageFilter` does
+    /// (`CastPixelWithBoundsChecking`).
+    ///
+    /// ```text
+    /// integers: clamp to [MIN, MAX], then truncate toward zero;  f32: clamp to ±f32::MAX, round;  f64: as is
+    /// ```
+    #[must_use]
+    fn from_f64_cast(v: f64) -> Self;
 }
 
 macro_rules! impl_voxel {
@@ -31,6 +39,17 @@ macro_rules! impl_voxel {
             fn to_f64(self) -> f64 {
                 self as f64
             }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_lossless, clippy::cast_precision_loss)]
+            fn from_f64_cast(v: f64) -> Self {
+                let (lo, hi) = (<$t>::MIN as f64, <$t>::MAX as f64);
+                if v < lo {
+                    <$t>::MIN
+                } else if v > hi {
+                    <$t>::MAX
+                } else {
+                    v as $t
+                }
+            }
         }
     )*};
 }
@@ -40,7 +59,7 @@ impl_voxel!(PixelKind::Float32 => f32);
 impl_voxel!(PixelKind::Float64 => f64);
 
 /// A mask pixel type (any integer; the ROI is `mask == label`).
-pub trait MaskVoxel: Copy + Send + Sync + 'static {
+pub trait MaskVoxel: Copy + Default + Send + Sync + 'static {
     /// Whether this voxel carries `label`.
     fn is_label(self, label: u32) -> bool;
 }
