@@ -63,6 +63,7 @@ pub mod preprocessor;
 pub mod resample;
 mod sampling;
 mod sliding_window;
+pub mod synthetic;
 pub mod target_spacing;
 
 pub use error::{Error, Result};
@@ -114,6 +115,7 @@ pub use sliding_window::{
     compute_steps_for_sliding_window, padding_for_patch, predict_sliding_window,
     sliding_window_tiles, SlidingWindow, SlidingWindowConfig, TileWeighting, TtaAveraging,
 };
+pub use synthetic::{synthetic_case, write_synthetic_dataset, SyntheticCase, SyntheticConfig};
 pub use target_spacing::{
     target_spacing, target_spacing_with, transpose_backward, transpose_forward,
 };

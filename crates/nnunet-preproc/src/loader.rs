@@ -123,6 +123,7 @@ pub struct Loader {
     augment: Arc<AugmentConfig>,
     config: LoaderConfig,
     next: u64,
+    first: u64,
     receivers: Vec<Receiver<Result<Batch>>>,
     stop: Arc<AtomicBool>,
     handles: Vec<JoinHandle<()>>,
@@ -148,14 +149,27 @@ impl Loader {
         augment: AugmentConfig,
         config: LoaderConfig,
     ) -> Result<Self> {
+        Self::starting_at(Arc::new(sampler), Arc::new(augment), config, 0)
+    }
+
+    /// Starts `config.workers` threads producing batches `first_batch, first_batch + 1, …` from a shared
+    /// sampler and augmentation (a resumed training run continues its batch stream at `first_batch`; the
+    /// batches equal those of a loader started at 0 and advanced `first_batch` times).
+    ///
+    /// # Errors
+    /// As [`Loader::new`].
+    pub fn starting_at(
+        sampler: Arc<PatchSampler>,
+        augment: Arc<AugmentConfig>,
+        config: LoaderConfig,
+        first_batch: u64,
+    ) -> Result<Self> {
         if config.workers > 0 && config.prefetch == 0 {
             return Err(Error::InvalidParameter {
                 key: "prefetch",
                 reason: "must be ≥ 1 with worker threads".into(),
             });
         }
-        let sampler = Arc::new(sampler);
-        let augment = Arc::new(augment);
         let stop = Arc::new(AtomicBool::new(false));
         let mut receivers = Vec::new();
         let mut handles = Vec::new();
@@ -166,7 +180,7 @@ impl Loader {
             let h = std::thread::Builder::new()
                 .name(format!("nnunet-loader-{w}"))
                 .spawn(move || {
-                    let mut b = w as u64;
+                    let mut b = first_batch + w as u64;
                     while !st.load(Ordering::Relaxed) {
                         let batch = make_batch(&s, &a, config.seed, b, config.mode);
                         if tx.send(batch).is_err() {
@@ -183,11 +197,18 @@ impl Loader {
             sampler,
             augment,
             config,
-            next: 0,
+            next: first_batch,
+            first: first_batch,
             receivers,
             stop,
             handles,
         })
+    }
+
+    /// The index of the batch [`Loader::next_batch`] returns next.
+    #[must_use]
+    pub fn next_index(&self) -> u64 {
+        self.next
     }
 
     /// The next batch, in index order.
@@ -206,7 +227,7 @@ impl Loader {
                 self.config.mode,
             );
         }
-        let w = (b % self.receivers.len() as u64) as usize;
+        let w = ((b - self.first) % self.receivers.len() as u64) as usize;
         self.receivers[w]
             .recv()
             .map_err(|_| Error::InvalidParameter {
@@ -238,4 +259,54 @@ impl Drop for Loader {
 #[must_use]
 pub fn split_batch(data: &Array5<f32>) -> Vec<Array4<f32>> {
     data.outer_iter().map(|v| v.to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use ndarray::{Array3, Array4};
+
+    use super::*;
+    use crate::augment::AugmentFlavour;
+    use crate::sampling::{InMemoryCase, SamplerConfig, TrainingCase};
+
+    fn shared() -> (Arc<PatchSampler>, Arc<AugmentConfig>) {
+        let case = InMemoryCase {
+            id: "c".into(),
+            data: Array4::from_shape_fn((1, 10, 12, 9), |(_, z, y, x)| (z * y + x) as f32),
+            seg: Array3::from_shape_fn((10, 12, 9), |(z, _, _)| i16::from(z > 5)),
+            class_locations: BTreeMap::from([(1i16, vec![[7, 3, 3]])]),
+        };
+        let cfg = SamplerConfig {
+            patch_size: [8; 3],
+            loader_patch_size: [10; 3],
+            batch_size: 2,
+            ..Default::default()
+        };
+        let sampler =
+            PatchSampler::new(vec![Box::new(case) as Box<dyn TrainingCase>], cfg).unwrap();
+        let mut aug = AugmentConfig::new(AugmentFlavour::V1MoreDA, [8; 3]);
+        aug.ds_scales = vec![[1.0; 3]];
+        (Arc::new(sampler), Arc::new(aug))
+    }
+
+    #[test]
+    fn starting_at_continues_the_stream() {
+        let (s, a) = shared();
+        for workers in [0, 2] {
+            let config = LoaderConfig {
+                workers,
+                seed: 3,
+                ..Default::default()
+            };
+            let mut from0 = Loader::starting_at(s.clone(), a.clone(), config, 0).unwrap();
+            let all: Vec<Batch> = (0..5).map(|_| from0.next_batch().unwrap()).collect();
+            let mut from3 = Loader::starting_at(s.clone(), a.clone(), config, 3).unwrap();
+            assert_eq!(from3.next_index(), 3);
+            assert_eq!(from3.next_batch().unwrap(), all[3]);
+            assert_eq!(from3.next_batch().unwrap(), all[4]);
+            assert_eq!(from3.next_index(), 5);
+        }
+    }
 }

@@ -46,6 +46,17 @@ pub enum LossKind {
     DiceCeFocal,
 }
 
+/// How the soft Dice of the loss is reduced over the batch (nnU-Net's `batch_dice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiceReduction {
+    /// One Dice per sample, averaged (`batch_dice = False`; v1 3d_fullres without a lowres stage).
+    #[default]
+    Sample,
+    /// I, P and G summed over the batch first (`batch_dice = True`).
+    Batch,
+}
+
 /// The learning-rate schedule, evaluated at the start of every epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +73,19 @@ pub enum ScheduleKind {
         /// The final learning rate.
         min_lr: f64,
     },
+}
+
+impl ScheduleKind {
+    /// The schedule object ([`crate::train::schedule::LrSchedule`]).
+    #[must_use]
+    pub fn to_schedule(self) -> crate::train::schedule::LrSchedule {
+        use crate::train::schedule::LrSchedule;
+        match self {
+            ScheduleKind::Constant => LrSchedule::Constant,
+            ScheduleKind::Poly { exponent } => LrSchedule::Poly { exponent },
+            ScheduleKind::Cosine { min_lr } => LrSchedule::Cosine { min_lr },
+        }
+    }
 }
 
 impl Default for ScheduleKind {
@@ -117,6 +141,8 @@ pub struct TrainerConfig {
     pub ema_alpha: f64,
     /// The loss.
     pub loss: LossKind,
+    /// Soft-Dice reduction over the batch.
+    pub dice: DiceReduction,
     /// Pool operations of the plan (`net_numpool`, 5): deep-supervision weights `1/2^i`, last set to 0.
     pub net_numpool: usize,
     /// `checkpoint_latest` every this many epochs (1: an interruption loses at most one epoch).
@@ -147,6 +173,7 @@ impl Default for TrainerConfig {
             grad_clip: Some(12.0),
             ema_alpha: 0.9,
             loss: LossKind::DiceCe,
+            dice: DiceReduction::Sample,
             net_numpool: 5,
             save_every: 1,
             seed: 12345,
@@ -168,14 +195,9 @@ impl TrainerConfig {
     /// The learning rate at the start of `epoch` (module docs).
     #[must_use]
     pub fn learning_rate(&self, epoch: usize) -> f64 {
-        let t = (epoch as f64 / self.max_epochs.max(1) as f64).min(1.0);
-        match self.schedule {
-            ScheduleKind::Constant => self.initial_lr,
-            ScheduleKind::Poly { exponent } => self.initial_lr * (1.0 - t).powf(exponent),
-            ScheduleKind::Cosine { min_lr } => {
-                min_lr + (self.initial_lr - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
-            }
-        }
+        self.schedule
+            .to_schedule()
+            .lr(self.initial_lr, epoch, self.max_epochs)
     }
 
     /// Checks every value.
