@@ -130,10 +130,17 @@ fn constant_roi_has_pyradiomics_values() {
 }
 
 #[test]
-fn resampling_is_reported_unsupported() {
-    let s = Settings::from_params_str("setting: {resampledPixelSpacing: [2, 2, 2]}");
+fn unsupported_interpolator_is_reported() {
+    let s = Settings::from_params_str(
+        "setting: {resampledPixelSpacing: [2, 2, 2], interpolator: sitkLanczosWindowedSinc}",
+    );
+    assert!(matches!(s, Err(Error::Unsupported(m)) if m.contains("interpolator")));
+    let s = Settings::from_params_str("setting: {resampledPixelSpacing: [2, -1, 2]}");
     assert!(matches!(
         s,
-        Err(Error::Unsupported("resampledPixelSpacing"))
+        Err(Error::InvalidParameter {
+            key: "resampledPixelSpacing",
+            ..
+        })
     ));
 }
