@@ -393,7 +393,7 @@ impl Trainer {
         }
     }
 
-    /// Writes checkpoint `kind` into the output folder (no-op without one).
+    /// Writes checkpoint `kind` into the output folder (created if needed; no-op without one).
     ///
     /// # Errors
     /// As [`write_checkpoint`].
@@ -401,6 +401,10 @@ impl Trainer {
         let Some(dir) = &self.fold_dir else {
             return Ok(());
         };
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
         let lr = self.optimizer.learning_rate();
         write_checkpoint(
             dir.join(kind.file_name()),
