@@ -228,8 +228,8 @@ def schedules(golden):
     opt = torch.optim.SGD([p], lr=1e-2)
     sched = PolyLRScheduler(opt, 1e-2, 1000)
     v2 = []
-    for _ in range(1000):
-        sched.step()  # nnU-Net v2 steps at the start of each epoch
+    for epoch in range(1000):
+        sched.step(epoch)  # nnUNetTrainer.on_train_epoch_start: self.lr_scheduler.step(self.current_epoch)
         v2.append(opt.param_groups[0]["lr"])
     opt = torch.optim.SGD([p], lr=1e-3)
     cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20, eta_min=1e-5)
