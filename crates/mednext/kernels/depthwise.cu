@@ -21,12 +21,14 @@
 // block is (TW, TH) threads, each thread loops over the TD output depths. The input halo of the tile,
 // ((TD−1)s + k) × ((TH−1)s + k) × ((TW−1)s + k) floats, and the channel's k³ weights are staged in dynamic
 // shared memory (zero padding is written there, so the inner loop has no bounds checks).
+// With `flip` = 1 the weights are read reversed (w[c, k³−1−t]): at stride 1 that is the input gradient,
+// x̄[i] = Σ_t w[t] ȳ[i + p − t] = Σ_u w[k³−1−u] ȳ[i − p + u], so it gets the same tiled kernel.
 //
 // grid = (tiles_w · tiles_h, tiles_d, N·C); shared bytes = 4·(k³ + halo).
 extern "C" __global__ void mednext_dw_fwd(
     const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b, int has_bias,
     float* __restrict__ y, int C, int D, int H, int W, int Do, int Ho, int Wo, int k, int s, int TD,
-    int tiles_w)
+    int tiles_w, int flip)
 {
     extern __shared__ float smem[];
     const int TW = blockDim.x, TH = blockDim.y;
@@ -42,7 +44,7 @@ extern "C" __global__ void mednext_dw_fwd(
     float* hs = smem + k3;
 
     const float* wc = w + (size_t)c * k3;
-    for (int i = tid; i < k3; i += nthreads) ws[i] = wc[i];
+    for (int i = tid; i < k3; i += nthreads) ws[i] = wc[flip ? k3 - 1 - i : i];
     const float* xp = x + (size_t)nc * D * H * W;
     const int id0 = od0 * s - p, ih0 = oh0 * s - p, iw0 = ow0 * s - p;
     const int halo = HD * HH * HW;
@@ -77,7 +79,8 @@ extern "C" __global__ void mednext_dw_fwd(
 }
 
 // --------------------------------------------------------------------------------------------------------
-// Input gradient / transposed forward: one thread per x̄ element (grid-stride), gathering from ȳ through the
+// Input gradient / transposed forward at stride 2 (stride 1 uses `mednext_dw_fwd` with `flip`): one thread
+// per x̄ element (grid-stride), gathering from ȳ through the
 // cache (`__ldg`). Along each axis only taps t ≡ (i + p) (mod s) contribute, so the tap loops start at that
 // residue and step by s (for s = 2 that skips 7/8 of the k³ taps).
 //
