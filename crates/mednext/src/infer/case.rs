@@ -21,13 +21,14 @@
 //! `/work/shared/reference/mamamia.md` §2, `/work/shared/reference/nnunet.md` §7.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use ndarray::{s, Array3, Array4, ArrayView4, Axis, Zip};
 use nnunet_preproc::{
     logits_to_original_segmentation, postprocess_mut, preprocess_case, probabilities_to_original,
-    probabilities_to_original_segmentation, resample_data, uncrop, write_mask, write_volume,
-    BreastBox, Case, CaseProperties, Flavour, Geometry, Plans, PostprocessConfig, ResampleConfig,
-    SlidingWindow, SlidingWindowConfig,
+    probabilities_to_original_segmentation, resample_data, sliding_window_tiles, uncrop,
+    write_mask, write_volume, BreastBox, Case, CaseProperties, Flavour, Geometry, Plans,
+    PostprocessConfig, ResampleConfig, SlidingWindow, SlidingWindowConfig,
 };
 
 use super::predictor::EnsemblePredictor;
@@ -109,6 +110,35 @@ pub struct CasePrediction {
     pub geometry: Geometry,
     /// Class probabilities `(K, z, y, x)` on the original grid, when requested.
     pub probabilities: Option<Array4<f32>>,
+    /// Sizes and stage timings.
+    pub stats: PredictionStats,
+}
+
+/// What a case prediction did and how long each stage took (wall-clock seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PredictionStats {
+    /// The preprocessed (transposed, resampled) shape the network saw.
+    pub preprocessed_shape: [usize; 3],
+    /// Sliding-window tiles per network.
+    pub tiles: usize,
+    /// Network passes per tile (8 with mirroring TTA, else 1).
+    pub passes_per_tile: usize,
+    /// Networks in the ensemble.
+    pub models: usize,
+    /// Preprocessing (crop, normalisation, resampling).
+    pub preprocess_s: f64,
+    /// Sliding window over every network (forward passes, accumulation).
+    pub predict_s: f64,
+    /// Export to the original grid and post-processing.
+    pub export_s: f64,
+}
+
+impl PredictionStats {
+    /// Network forward passes in total: `tiles · passes_per_tile · models`.
+    #[must_use]
+    pub fn forward_passes(&self) -> usize {
+        self.tiles * self.passes_per_tile * self.models
+    }
 }
 
 /// Checks that the ensemble fits the plan: input channels = plan channels, patch axes multiples of 16.
@@ -183,8 +213,13 @@ pub fn predict_case(
             ),
         });
     }
+    let t0 = Instant::now();
     let pre = preprocess_case(case.data.view(), None, &case.geometry, plans)?;
+    let t1 = Instant::now();
     let pred = predict_preprocessed(ensemble, plans, pre.data.view(), config)?;
+    let t2 = Instant::now();
+    let (_, z, y, x) = pre.data.dim();
+    let shape = [z, y, x];
     drop(pre.data);
     let props = &pre.properties;
     let (label, probabilities) = match (plans.flavour, config.probabilities) {
@@ -207,10 +242,24 @@ pub fn predict_case(
     };
     let mut mask = label.mapv(|l| u8::from(l > 0));
     postprocess_mut(mask.view_mut(), breast_box, &config.postprocess);
+    let padded = std::array::from_fn(|a| shape[a].max(plans.patch_size[a]));
+    let stats = PredictionStats {
+        preprocessed_shape: shape,
+        tiles: sliding_window_tiles(padded, plans.patch_size, config.step)?.len(),
+        passes_per_tile: config
+            .sliding_window(plans.flavour)
+            .mirror_combinations()
+            .len(),
+        models: ensemble.members().len(),
+        preprocess_s: (t1 - t0).as_secs_f64(),
+        predict_s: (t2 - t1).as_secs_f64(),
+        export_s: t2.elapsed().as_secs_f64(),
+    };
     Ok(CasePrediction {
         mask,
         geometry: case.geometry.clone(),
         probabilities,
+        stats,
     })
 }
 

@@ -18,7 +18,7 @@ mod predictor;
 
 pub use case::{
     check_plan, mask_path, predict_case, predict_preprocessed, probability_path,
-    write_case_prediction, CasePrediction, InferenceConfig, Probabilities, Tta,
+    write_case_prediction, CasePrediction, InferenceConfig, PredictionStats, Probabilities, Tta,
     PRED_SEGMENTATIONS_DIR, PROBABILITIES_DIR,
 };
 pub use load::{
