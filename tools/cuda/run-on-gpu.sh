@@ -55,7 +55,7 @@ if [ ! -e "$MD/tests/data" ] && [ ! -e "$BUILT_ROOT" ]; then
 fi
 
 say "ops_cuda (CUDA vs CPU for every op, forward + backward; fixture parity on CUDA)"
-timeout 180 "$BIN/ops_cuda" --nocapture --test-threads 1
+MEDNEXT_REQUIRE_CUDA=1 timeout 180 "$BIN/ops_cuda" --nocapture --test-threads 1
 rc_ops=$?
 say "ops_cuda exit $rc_ops"
 

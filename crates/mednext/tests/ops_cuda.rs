@@ -25,10 +25,14 @@ mod on_cuda {
     /// Relative gate of every comparison.
     const TOL: f32 = 1e-4;
 
-    /// The first CUDA device, or `None` (with a notice) when none can be opened.
+    /// The first CUDA device, or `None` (with a notice) when none can be opened; with
+    /// `MEDNEXT_REQUIRE_CUDA=1` (set by `tools/cuda/run-on-gpu.sh`) a missing device is a failure.
     fn gpu() -> Option<Device> {
         match Device::new_cuda(0) {
             Ok(d) => Some(d),
+            Err(e) if std::env::var_os("MEDNEXT_REQUIRE_CUDA").is_some() => {
+                panic!("ops_cuda: MEDNEXT_REQUIRE_CUDA is set but no CUDA device opens: {e}")
+            }
             Err(e) => {
                 eprintln!("ops_cuda: no CUDA device ({e}) — CUDA checks skipped");
                 None
