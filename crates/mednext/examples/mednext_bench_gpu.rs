@@ -71,7 +71,7 @@ fn parse() -> Result<Args> {
             _ => bail!("unknown argument {key}"),
         }
     }
-    if a.repeats == 0 || a.size % 16 != 0 || a.batch == 0 {
+    if a.repeats == 0 || !a.size.is_multiple_of(16) || a.batch == 0 {
         bail!("--repeats and --batch must be >= 1 and --size a multiple of 16");
     }
     Ok(a)

@@ -201,9 +201,12 @@ mod on_cuda {
                 &[x.clone(), g, b.clone()],
                 &|t| ops::channel_group_norm(&t[0], &t[1], &t[2], 1e-5),
             );
-            check(&gpu, &format!("gelu {shape:?}"), &[x.clone()], &|t| {
-                ops::gelu_erf(&t[0])
-            });
+            check(
+                &gpu,
+                &format!("gelu {shape:?}"),
+                std::slice::from_ref(&x),
+                &|t| ops::gelu_erf(&t[0]),
+            );
             check(&gpu, &format!("bias_gelu {shape:?}"), &[x, b], &|t| {
                 ops::bias_gelu(&t[0], &t[1])
             });

@@ -25,7 +25,7 @@ const MAX_SHARED: usize = 48 * 1024;
 
 /// Checks `k` (odd, ≤ [`MAX_K`]) and `s` (1 or 2).
 fn check_ks(op: &str, k: usize, s: usize) -> Result<()> {
-    if k % 2 == 0 || k > MAX_K {
+    if k.is_multiple_of(2) || k > MAX_K {
         bail!("{op}: the CUDA kernels support odd k ≤ {MAX_K}, got {k}");
     }
     if s != 1 && s != 2 {
