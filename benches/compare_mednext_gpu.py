@@ -233,10 +233,14 @@ def main():
     print(f"GPU: {gpu}", flush=True)
     result = {"gpu": gpu, "cases": {}}
     if not a.skip_torch:
-        d = check_fixtures_on_gpu()
+        try:
+            d = check_fixtures_on_gpu()
+        except Exception as e:  # noqa: BLE001 - reported, the timings still run
+            d = float("nan")
+            print(f"PyTorch fixture check failed: {e}", flush=True)
         result["torch_fixture_max_diff"] = d
         print(f"PyTorch reference on the GPU vs the MedNeXt fixtures: max |diff| = {d:.2e} (gate 1e-4)", flush=True)
-        if d > 1e-4:
+        if not d <= 1e-4:
             print("WARNING: the PyTorch reference does not match the fixtures", flush=True)
     ckpt = "off" if a.no_checkpointing else "on"
     rows = []

@@ -39,8 +39,16 @@ L=$("$PY" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "c
 if [ ! -e "$L/libcublas.so.13" ]; then
   L=$(dirname "$(find / \( -path /proc -o -path /sys \) -prune -o -name 'libcublas.so.13*' -print 2>/dev/null | head -1)")
 fi
-C=$(dirname "$(find /usr/local/nvidia /usr/lib* /usr/local/cuda* -name 'libcuda.so.1' 2>/dev/null | head -1)" 2>/dev/null)
-export LD_LIBRARY_PATH=$L${C:+:$C}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+C=$(find /usr/local/nvidia /usr/lib* /usr/local/cuda* -name 'libcuda.so.1' 2>/dev/null | head -1)
+C=${C:+$(dirname "$C")}
+LIBS=$L
+for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
+  if [ ! -e "$L/$lib" ]; then  # e.g. a PyTorch install without nvidia-curand: look elsewhere
+    f=$(find / \( -path /proc -o -path /sys \) -prune -o -name "$lib*" -print 2>/dev/null | head -1)
+    [ -n "$f" ] && LIBS=$LIBS:$(dirname "$f")
+  fi
+done
+export LD_LIBRARY_PATH=$LIBS${C:+:$C}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 say "libraries: runtime $L, driver ${C:-<loader default>}"
 nvidia-smi -L || true
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
