@@ -16,6 +16,9 @@
 //! (`compute_gaussian`); nnU-Net v1 `nnunet/network_architecture/neural_network.py` (`_get_gaussian`);
 //! scipy 1.17 `scipy/ndimage/_filters.py` (`_gaussian_kernel1d`, `gaussian_filter1d`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use ndarray::Array3;
 
 use crate::error::{Error, Result};
@@ -77,25 +80,7 @@ pub fn compute_gaussian(patch: [usize; 3], sigma_scale: f64, peak: f64) -> Resul
             reason: format!("sigma_scale {sigma_scale} and peak {peak} must be finite and > 0"),
         });
     }
-    // Per axis: the kernel sampled at every patch index (0 beyond the radius).
-    let lines: Vec<Vec<f64>> = patch
-        .iter()
-        .map(|&p| {
-            let k = gaussian_kernel_1d(p as f64 * sigma_scale, 4.0);
-            let r = (k.len() / 2) as isize;
-            let c = (p / 2) as isize;
-            (0..p as isize)
-                .map(|i| {
-                    let d = i - c;
-                    if d.abs() <= r {
-                        k[(d + r) as usize]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let lines = gaussian_lines(patch, sigma_scale);
     let c = patch.map(|p| p / 2);
     let max = lines[0][c[0]] * lines[1][c[1]] * lines[2][c[2]];
     let div = max / peak;
@@ -108,5 +93,51 @@ pub fn compute_gaussian(patch: [usize; 3], sigma_scale: f64, peak: f64) -> Resul
         .filter(|&v| v != 0.0)
         .fold(f32::INFINITY, f32::min);
     g.mapv_inplace(|v| if v == 0.0 { min_nonzero } else { v });
+    Ok(g)
+}
+
+/// The 1-D factors of the map before normalisation: per axis, scipy's kernel sampled at every patch index
+/// (`line_a[i] = k_a[i − c_a]`, 0 beyond the radius), so that `g ∝ line_0 ⊗ line_1 ⊗ line_2`.
+#[must_use]
+pub(crate) fn gaussian_lines(patch: [usize; 3], sigma_scale: f64) -> [Vec<f64>; 3] {
+    patch.map(|p| {
+        let k = gaussian_kernel_1d(p as f64 * sigma_scale, 4.0);
+        let r = (k.len() / 2) as isize;
+        let c = (p / 2) as isize;
+        (0..p as isize)
+            .map(|i| {
+                let d = i - c;
+                if d.abs() <= r {
+                    k[(d + r) as usize]
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    })
+}
+
+/// Maps kept by [`cached_gaussian`]; cleared when it holds this many.
+const CACHE_LIMIT: usize = 8;
+
+/// [`compute_gaussian`]`(patch, 1/8, peak)`, computed once per `(patch, peak)` in the process and shared.
+///
+/// # Errors
+/// As [`compute_gaussian`].
+pub(crate) fn cached_gaussian(patch: [usize; 3], peak: f64) -> Result<Arc<Array3<f32>>> {
+    type Cache = Mutex<HashMap<([usize; 3], u64), Arc<Array3<f32>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = (patch, peak.to_bits());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(g) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(g);
+    }
+    let g = Arc::new(compute_gaussian(patch, 1.0 / 8.0, peak)?);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(key, Arc::clone(&g));
+    }
     Ok(g)
 }
