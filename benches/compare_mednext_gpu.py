@@ -165,7 +165,7 @@ def torch_worker(a):
                            for o, tg, w in zip(outs, targets, DS_WEIGHTS) if w > 0)
             loss.backward()
             opt.step()
-            return float(loss)
+            return float(loss.detach())
     params = sum(p.numel() for p in net.parameters())
     for _ in range(a.warmup):
         step()
