@@ -14,15 +14,24 @@ comparisons per case:
 PyRadiomics runs with additionalInfo=False (no diagnostics) and with the default (diagnostics on). Prints
 median wall times, the ratios and how many features agree (|rust - ref| <= 1e-6*|ref| + 1e-9).
 
+`--packages SITE` adds the other radiomics packages from PyPI on the synthetic 256x256x160 case, each in its own
+process with PYTHONPATH=SITE/<package>:SITE/deps (installed with
+`pip install --no-deps --target SITE/<package> <package>`; their missing dependencies, e.g. itk for mirp, with
+`--no-deps --target SITE/deps`), in memory (images already read, file reading untimed), default settings
+mapped to PyRadiomics' (binWidth 25, Original image, all 7 classes), CPU only. Agreement with PyRadiomics'
+107 values: "by name" (an output key ending in `<class>_<Feature>`, case and separators ignored) and "by value" (any
+output value within 1e-6, an upper bound for packages with other names).
+
 Run:
     cargo build --release --example extract_features && cargo build --release -p radiomics --example time_extract
-    /work/main/.venv/bin/python benches/compare_radiomics.py [--repeats 5]
+    /work/main/.venv/bin/python benches/compare_radiomics.py [--repeats 5] [--packages /tmp/radiomics-site]
 """
 import argparse
 import json
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -64,10 +73,149 @@ def median_time(fn, repeats):
     return float(np.median(times)), out
 
 
+CLASSES = ["shape", "firstorder", "glcm", "gldm", "glrlm", "glszm", "ngtdm"]
+PACKAGES = ["pyradiomics-cuda", "pytorchradiomics", "flash-radiomics", "fastrad", "numpyradiomics", "mirp"]
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        key = "%s%s" % (prefix, k)
+        if isinstance(v, dict):
+            out.update(_flat(v, key + "_"))
+        else:
+            try:
+                out[key] = float(v)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def worker(name, img_path, msk_path, repeats):
+    """Runs one package in this process; prints JSON {median_s, min_s, features}."""
+    img, msk = sitk.ReadImage(img_path), sitk.ReadImage(msk_path)
+    arr, marr = sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(msk)
+    spacing_zyx = tuple(img.GetSpacing()[::-1])
+    if name == "pyradiomics-cuda":
+        from radiomics import featureextractor as fe  # the fork's `radiomics`, first on PYTHONPATH
+        ex = fe.RadiomicsFeatureExtractor(additionalInfo=False)
+        run = lambda: ex.execute(img, msk)  # noqa: E731
+    elif name == "pytorchradiomics":
+        import torchradiomics
+        torchradiomics.inject_torch_radiomics()
+        ex = featureextractor.RadiomicsFeatureExtractor(additionalInfo=False, device="cpu")
+        run = lambda: ex.execute(img, msk)  # noqa: E731
+    elif name == "flash-radiomics":
+        from flash_radiomics import featureextractor as fe
+        ex = fe.RadiomicsFeatureExtractor(additionalInfo=False, backend="cpu")
+        out = tempfile.mkdtemp()
+        run = lambda: ex.execute(img, msk, output_hdf5_path=os.path.join(out, "f.h5"))  # noqa: E731
+    elif name == "fastrad":
+        import torch
+        from fastrad import FeatureExtractor, FeatureSettings, Mask, MedicalImage
+        ex = FeatureExtractor(FeatureSettings(feature_classes=CLASSES, bin_width=25.0, device="cpu",
+                                              spacing=spacing_zyx))
+        im = MedicalImage(torch.from_numpy(arr.astype(np.float64)), spacing=spacing_zyx)
+        mk = Mask(torch.from_numpy(marr.astype(np.float64)), spacing=spacing_zyx)
+        run = lambda: ex.extract(im, mk)  # noqa: E731
+    elif name == "numpyradiomics":
+        import numpyradiomics as npr
+        a, m = arr.astype(np.float64), marr.astype(bool)
+
+        def run():
+            f = {}
+            f.update({"shape_" + k: v for k, v in npr.shape(m, spacing=spacing_zyx).items()})
+            f.update({"firstorder_" + k: v for k, v in
+                      npr.firstorder(a, m, voxelVolume=float(np.prod(spacing_zyx)), binWidth=25).items()})
+            f.update(npr.texture(a, m, binWidth=25))
+            return f
+    elif name == "mirp":
+        import mirp
+
+        def run():
+            res = mirp.extract_features(image=arr.astype(np.float32), mask=marr.astype(np.uint8),
+                                        image_voxel_spacing=spacing_zyx, base_discretisation_method="fixed_bin_size_pyradiomics",
+                                        base_discretisation_bin_width=25.0, base_feature_families="all",
+                                        ibsi_compliant=False, num_cpus=None)
+            return res[0].iloc[0].to_dict()
+    else:
+        raise SystemExit("unknown package " + name)
+    times, feats = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        feats = run()
+        times.append(time.perf_counter() - t)
+    print(json.dumps({"median_s": float(np.median(times)), "min_s": float(np.min(times)),
+                      "features": _flat(dict(feats))}))
+
+
+def agreement(got, ref):
+    """(by name, by value): PyRadiomics features matched within 1e-6*|ref| + 1e-9."""
+    close = lambda g, v: abs(g - v) <= 1e-6 * abs(v) + 1e-9  # noqa: E731
+    norm = lambda n: "".join(c for c in n.lower() if c.isalnum())  # noqa: E731
+    lower = {norm(k): v for k, v in got.items()}
+    by_name = by_value = 0
+    values = [v for v in got.values() if v == v]
+    for k, v in ref.items():
+        suffix = norm(k.split("_", 1)[1])  # <class><feature>
+        cands = [g for n, g in lower.items() if n.endswith(suffix)]
+        by_name += any(close(g, v) for g in cands)
+        by_value += any(close(g, v) for g in values)
+    return by_name, by_value
+
+
+def compare_packages(site, img, msk, ref, t_ref, repeats):
+    rows = []
+    for name in PACKAGES:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([os.path.join(site, name), os.path.join(site, "deps")])
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name, "--image", img,
+                               "--mask", msk, "--repeats", str(repeats)], env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            err = (proc.stderr.strip().splitlines() or ["?"])[-1][:160]
+            print("%-18s failed: %s" % (name, err))
+            rows.append((name, None, None, err))
+            continue
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        by_name, by_value = agreement(res["features"], ref)
+        print("%-18s median %.3f s (min %.3f s)  %d outputs  agree by name %d/107, by value %d/107"
+              % (name, res["median_s"], res["min_s"], len(res["features"]), by_name, by_value))
+        rows.append((name, res["median_s"], (by_name, by_value), len(res["features"])))
+    print("\nOther PyPI radiomics packages, synthetic 256x256x160 / 40 cm^3, in process, CPU (load %s)\n"
+          % open("/proc/loadavg").read().split()[:3])
+    print("| package | median time | vs PyRadiomics %.3f s | outputs | agree with PyRadiomics (by name / by value) |"
+          % t_ref)
+    print("| --- | --- | --- | --- | --- |")
+    for name, t, agree, n in rows:
+        if t is None:
+            print("| %s | — | — | — | fails: %s |" % (name, n))
+        else:
+            print("| %s | %.3f s | %.2f× | %d | %d / %d |" % (name, t, t / t_ref, n, agree[0], agree[1]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--packages", metavar="SITE", help="also time the other PyPI packages installed under SITE")
+    ap.add_argument("--only-packages", action="store_true", help="with --packages: skip the Rust comparison")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--image", help=argparse.SUPPRESS)
+    ap.add_argument("--mask", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.image, args.mask, args.repeats)
+        return
+    if args.only_packages:
+        tmp = tempfile.mkdtemp()
+        img, msk = synthetic(tmp)
+        ex = featureextractor.RadiomicsFeatureExtractor(additionalInfo=False)
+        si, sm = sitk.ReadImage(img), sitk.ReadImage(msk)
+        t_ref, ref = median_time(lambda: ex.execute(si, sm), args.repeats)
+        ref = {k: float(v) for k, v in ref.items() if not k.startswith("diagnostics_")}
+        print("pyradiomics-bhklab (reference) median %.3f s" % t_ref)
+        compare_packages(args.packages, img, msk, ref, t_ref, args.repeats)
+        return
     tmp = tempfile.mkdtemp()
     cases = [
         ("breast1", os.path.join(DATA, "breast1_image.nii.gz"), os.path.join(DATA, "breast1_label.nii.gz")),

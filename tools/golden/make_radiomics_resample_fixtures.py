@@ -120,6 +120,14 @@ def main():
          "imageType:\n  Gradient: {}\n  Square: {}\n" + all_classes)
     case("int16_filters_resampled", "int16",
          "setting:\n  resampledPixelSpacing: [2, 2, 2]\n  interpolator: sitkLinear\n" + filters + all_classes)
+    # Wavelet (coif1, PyWavelets swtn via PyRadiomics _swt3): int16 (float64 transform), float32 (float32
+    # transform), force2D (2-D bands), start_level 1 + level 2.
+    case("int16_wavelet", "int16", "imageType:\n  Wavelet: {}\n" + all_classes)
+    case("float32_wavelet", "float32", "setting:\n  binWidth: 0.05\nimageType:\n  Wavelet: {}\n" + all_classes)
+    case("int16_wavelet_force2D", "int16", "setting:\n  force2D: true\n  force2Ddimension: 0\n"
+         "imageType:\n  Original: {}\n  Wavelet: {}\nfeatureClass:\n  firstorder:\n  glszm:\n")
+    case("int16_wavelet_levels", "int16", "setting:\n  start_level: 1\n  level: 2\n  wavelet: coif1\n  binWidth: 10\n"
+         "imageType:\n  Wavelet: {}\nfeatureClass:\n  firstorder:\n  glcm:\n")
     # force2D texture and shape2D.
     for d in (0, 1, 2):
         case("int16_force2D_dim%d" % d, "int16",

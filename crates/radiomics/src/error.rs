@@ -52,7 +52,7 @@ pub enum Error {
         feature: String,
     },
     /// An image type (filter) other than `Original`.
-    #[error("image type `{0}` is not supported (Original, Square, SquareRoot, Logarithm, Exponential, Gradient are)")]
+    #[error("image type `{0}` is not supported (Original, Square, SquareRoot, Logarithm, Exponential, Gradient, Wavelet are)")]
     UnsupportedImageType(String),
     /// A setting that is valid in PyRadiomics but not implemented here.
     #[error("setting `{0}` is not supported yet")]

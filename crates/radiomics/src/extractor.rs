@@ -34,6 +34,7 @@ use crate::shape::shape_all;
 use crate::shape2d::shape2d_all;
 use crate::texture::texture_features;
 use crate::voxel::{MaskVoxel, PixelKind, Voxel};
+use crate::wavelet::wavelet_images;
 
 /// The ROI after checks and resegmentation, cropped to its bounding box: what every image type uses.
 struct Roi {
@@ -354,15 +355,16 @@ fn check_finite<T: Voxel, M: MaskVoxel>(
     })
 }
 
-/// The image type's image cropped to the ROI box `roi_box` as `f64`, and its pixel kind; filters run on the
-/// whole working image (`img_box` is the Original image cropped to `bbox`, which contains `roi_box`).
-fn filtered<T: Voxel>(
+/// The derived images of one image type, each cropped to the ROI box `roi_box` as `f64`, with its feature
+/// prefix and pixel kind, in PyRadiomics' yield order; filters run on the whole working image (`img_box` is
+/// the Original image cropped to `bbox`, which contains `roi_box`).
+fn derived_images<T: Voxel>(
     image: ArrayView3<T>,
     image_type: ImageType,
     spacing: [f64; 3],
     settings: &Settings,
     (img_box, bbox, roi_box): (&Array3<f64>, &BoundingBox, &BoundingBox),
-) -> (Array3<f64>, PixelKind) {
+) -> Vec<(String, Array3<f64>, PixelKind)> {
     if image_type == ImageType::Original {
         let rel = BoundingBox {
             lo: [
@@ -376,21 +378,49 @@ fn filtered<T: Voxel>(
                 roi_box.hi[2] - bbox.lo[2],
             ],
         };
-        return (crop(img_box.view(), &rel), T::KIND);
+        return vec![(
+            image_type.prefix().to_string(),
+            crop(img_box.view(), &rel),
+            T::KIND,
+        )];
     }
     let full = image.mapv(Voxel::to_f64);
-    let (img, kind) = match image_type {
-        ImageType::Original => (full, T::KIND),
-        ImageType::Square => (square_image(&full), PixelKind::Float64),
-        ImageType::SquareRoot => (square_root_image(&full), PixelKind::Float64),
-        ImageType::Logarithm => (logarithm_image(&full), PixelKind::Float64),
-        ImageType::Exponential => (exponential_image(&full), PixelKind::Float64),
-        ImageType::Gradient => (
+    let one = |img: Array3<f64>, kind| vec![(image_type.prefix().to_string(), img, kind)];
+    let images = match image_type {
+        ImageType::Original => one(full, T::KIND),
+        ImageType::Square => one(square_image(&full), PixelKind::Float64),
+        ImageType::SquareRoot => one(square_root_image(&full), PixelKind::Float64),
+        ImageType::Logarithm => one(logarithm_image(&full), PixelKind::Float64),
+        ImageType::Exponential => one(exponential_image(&full), PixelKind::Float64),
+        ImageType::Gradient => one(
             gradient_magnitude(full.view(), spacing, settings.gradient_use_spacing).mapv(f64::from),
             PixelKind::Float32,
         ),
+        ImageType::Wavelet => {
+            let force = settings
+                .texture
+                .force_2d
+                .then_some(settings.texture.force_2d_dimension);
+            let (start, level) = (settings.wavelet_start_level, settings.wavelet_level);
+            if T::KIND == PixelKind::Float32 {
+                #[allow(clippy::cast_possible_truncation)]
+                let f = full.mapv(|v| v as f32);
+                wavelet_images(f.view(), force, start, level)
+                    .into_iter()
+                    .map(|(n, b)| (n, b, PixelKind::Float32))
+                    .collect()
+            } else {
+                wavelet_images(full.view(), force, start, level)
+                    .into_iter()
+                    .map(|(n, b)| (n, b, PixelKind::Float64))
+                    .collect()
+            }
+        }
     };
-    (crop(img.view(), roi_box), kind)
+    images
+        .into_iter()
+        .map(|(n, img, kind)| (n, crop(img.view(), roi_box), kind))
+        .collect()
 }
 
 /// Extraction on the working image (after normalisation, resampling and pre-cropping).
@@ -407,67 +437,66 @@ fn extract_working<T: Voxel, M: MaskVoxel>(
     // Shape classes first (PyRadiomics `computeShape`: shape, then shape2D with force2D), then per image type
     // the other classes in their enabled order.
     let find = |c: FeatureClass| settings.enabled.iter().find(|(e, _)| *e == c);
-    let mut jobs: Vec<(Option<ImageType>, FeatureClass, Selection)> = Vec::new();
+    let mut shape_jobs: Vec<(FeatureClass, Selection)> = Vec::new();
     if let Some((_, sel)) = find(FeatureClass::Shape) {
-        jobs.push((None, FeatureClass::Shape, sel.clone()));
+        shape_jobs.push((FeatureClass::Shape, sel.clone()));
     }
     if let Some((_, sel)) = find(FeatureClass::Shape2D) {
         // PyRadiomics tests the bounding box in SimpleITK's (x, y, z) order with force2Ddimension as index
         // (so it looks at array axis 2 − d); shape2D itself then requires one slice along array axis d.
         let d = settings.texture.force_2d_dimension;
         if settings.texture.force_2d && roi.bbox.size()[2 - d] > 1 {
-            jobs.push((None, FeatureClass::Shape2D, sel.clone()));
+            shape_jobs.push((FeatureClass::Shape2D, sel.clone()));
         }
     }
-    let mut seen = Vec::new();
+    let mut classes: Vec<(FeatureClass, Selection)> = Vec::new();
     for (c, sel) in &settings.enabled {
-        if matches!(c, FeatureClass::Shape | FeatureClass::Shape2D) || seen.contains(c) {
-            continue;
-        }
-        seen.push(*c);
-        for &t in &settings.image_types {
-            jobs.push((Some(t), *c, sel.clone()));
+        if !matches!(c, FeatureClass::Shape | FeatureClass::Shape2D)
+            && !classes.iter().any(|(k, _)| k == c)
+        {
+            classes.push((*c, sel.clone()));
         }
     }
-    // Reorder: image types outermost (PyRadiomics iterates image types, then classes).
-    let mut ordered: Vec<(Option<ImageType>, FeatureClass, Selection)> =
-        jobs.iter().filter(|j| j.0.is_none()).cloned().collect();
-    for &t in &settings.image_types {
-        ordered.extend(jobs.iter().filter(|j| j.0 == Some(t)).cloned());
-    }
+    // Derived images in image-type order (one per type, eight per wavelet level), each discretised once.
     let mut types: Vec<ImageType> = Vec::new();
-    for j in &ordered {
-        if let Some(t) = j.0 {
+    if !classes.is_empty() {
+        for &t in &settings.image_types {
             if !types.contains(&t) {
                 types.push(t);
             }
         }
     }
-    let prepared: Vec<(ImageType, Prepared)> = types
+    let prepared: Vec<(String, Prepared)> = types
         .par_iter()
         .map(|&t| {
-            let (img_c, kind) = filtered(image, t, spacing, settings, (&img_box, &bbox, &roi.bbox));
-            discretise_roi(img_c.view(), &roi, kind, settings).map(|p| (t, p))
+            derived_images(image, t, spacing, settings, (&img_box, &bbox, &roi.bbox))
+                .into_iter()
+                .map(|(name, img_c, kind)| {
+                    discretise_roi(img_c.view(), &roi, kind, settings).map(|p| (name, p))
+                })
+                .collect::<Result<Vec<_>>>()
         })
-        .collect::<Result<Vec<_>>>()?;
-    let results: Vec<Result<Vec<(String, f64)>>> = ordered
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    // Jobs: shape classes first, then per derived image the classes in their enabled order.
+    let mut jobs: Vec<(Option<usize>, FeatureClass, &Selection)> =
+        shape_jobs.iter().map(|(c, s)| (None, *c, s)).collect();
+    for i in 0..prepared.len() {
+        jobs.extend(classes.iter().map(|(c, s)| (Some(i), *c, s)));
+    }
+    let results: Vec<Result<Vec<(String, f64)>>> = jobs
         .par_iter()
-        .map(|(t, class, selection)| {
-            let wanted = wanted_names(*class, selection);
-            let (prefix, all) = match t {
-                None => ("original", shape_features(*class, &roi, spacing, settings)?),
-                Some(t) => {
-                    let p = &prepared
-                        .iter()
-                        .find(|(u, _)| u == t)
-                        .ok_or(Error::FeatureClass {
-                            class: class.name(),
-                            reason: "image type not prepared".into(),
-                        })?
-                        .1;
+        .map(|&(image_index, class, selection)| {
+            let wanted = wanted_names(class, selection);
+            let (prefix, all) = match image_index {
+                None => ("original", shape_features(class, &roi, spacing, settings)?),
+                Some(i) => {
+                    let (name, p) = &prepared[i];
                     (
-                        t.prefix(),
-                        class_features(*class, p, spacing, settings, &wanted)?,
+                        name.as_str(),
+                        class_features(class, p, spacing, settings, &wanted)?,
                     )
                 }
             };

@@ -9,7 +9,7 @@
 pub enum FeatureClass {
     /// `shape`: 3-D shape (14 features + 3 deprecated).
     Shape,
-    /// `shape2D`: 2-D shape (not implemented yet; only used with `force2D` on single-slice ROIs).
+    /// `shape2D`: 2-D shape (9 features + SphericalDisproportion; with `force2D` on single-slice ROIs).
     Shape2D,
     /// `firstorder`: intensity statistics (18 + StandardDeviation).
     FirstOrder,
@@ -283,8 +283,8 @@ const NGTDM_ALL: [&str; 5] = [
     "Strength",
 ];
 
-/// Extracted features: ordered `(name, value)` pairs, names `original_<class>_<Feature>` in PyRadiomics'
-/// output order.
+/// Extracted features: ordered `(name, value)` pairs, names `<imagetype>_<class>_<Feature>` (e.g.
+/// `original_glcm_Contrast`, `square_firstorder_Mean`) in PyRadiomics' output order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
     entries: Vec<(String, f64)>,

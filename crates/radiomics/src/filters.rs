@@ -17,7 +17,7 @@
 //!              edge voxels repeated at the border
 //! ```
 
-use ndarray::{Array3, ArrayView3, Axis};
+use ndarray::{Array3, ArrayView3};
 
 use crate::error::{Error, Result};
 
@@ -36,15 +36,17 @@ pub enum ImageType {
     Exponential,
     /// `Gradient`: gradient magnitude (prefix `gradient`).
     Gradient,
+    /// `Wavelet`: coif1 stationary wavelet bands (prefixes `wavelet-LLH` … `wavelet-LLL`).
+    Wavelet,
 }
 
 impl ImageType {
     /// Parses the params-file name (`Original`, `Square`, `SquareRoot`, `Logarithm`, `Exponential`,
-    /// `Gradient`).
+    /// `Gradient`, `Wavelet`).
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedImageType`] for other names (LoG, Wavelet, LBP2D, LBP3D are not implemented).
+    /// [`Error::UnsupportedImageType`] for other names (LoG, LBP2D, LBP3D are not implemented).
     pub fn from_name(name: &str) -> Result<Self> {
         Ok(match name {
             "Original" => Self::Original,
@@ -53,11 +55,12 @@ impl ImageType {
             "Logarithm" => Self::Logarithm,
             "Exponential" => Self::Exponential,
             "Gradient" => Self::Gradient,
+            "Wavelet" => Self::Wavelet,
             other => return Err(Error::UnsupportedImageType(other.to_string())),
         })
     }
 
-    /// The feature-name prefix (`original`, `square`, …).
+    /// The feature-name prefix (`original`, `square`, …; `wavelet` is followed by `-<band>`).
     #[must_use]
     pub fn prefix(self) -> &'static str {
         match self {
@@ -67,6 +70,7 @@ impl ImageType {
             Self::Logarithm => "logarithm",
             Self::Exponential => "exponential",
             Self::Gradient => "gradient",
+            Self::Wavelet => "wavelet",
         }
     }
 }
@@ -163,6 +167,5 @@ pub fn gradient_magnitude(
             *o = acc.sqrt() as f32;
         }
     }
-    let _ = Axis(0);
     out
 }

@@ -39,6 +39,7 @@ mod shape2d;
 mod texture;
 mod texture_common;
 mod voxel;
+mod wavelet;
 
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --

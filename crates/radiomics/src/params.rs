@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! setting:       any §2 setting; an empty value means None (the default)
-//! imageType:     Original, Square, SquareRoot, Logarithm, Exponential, Gradient in file order (Original's own
+//! imageType:     Original, Square, SquareRoot, Logarithm, Exponential, Gradient, Wavelet in file order (Original's own
 //!                settings override `setting`; other types' custom settings are not supported); absent → Original
 //! featureClass:  class → null / [] (all non-deprecated) or a list of names; absent → all classes
 //! voxelSetting:  accepted and ignored (voxel-based extraction is out of scope)
@@ -176,6 +176,11 @@ fn apply_setting(s: &mut Settings, key: &str, v: &Value) -> Result<()> {
         "force2D" => s.texture.force_2d = as_bool("force2D", v)?,
         "force2Ddimension" => s.texture.force_2d_dimension = as_usize("force2Ddimension", v)?,
         "gradientUseSpacing" => s.gradient_use_spacing = as_bool("gradientUseSpacing", v)?,
+        "start_level" => s.wavelet_start_level = as_usize("start_level", v)?,
+        "level" => s.wavelet_level = as_usize("level", v)?,
+        "wavelet" if v.as_str() != Some("coif1") => {
+            return Err(Error::Unsupported("wavelet other than coif1"));
+        }
         "correctMask" if as_bool("correctMask", v)? => {
             return Err(Error::Unsupported("correctMask"));
         }
@@ -252,7 +257,7 @@ impl Settings {
     ///
     /// [`Error::ParamsFile`] for unparsable text, [`Error::UnknownKeys`] naming unknown keys per section,
     /// [`Error::UnsupportedImageType`] for image types other than `Original`, `Square`, `SquareRoot`,
-    /// `Logarithm`, `Exponential` and `Gradient`, [`Error::UnknownFeature`],
+    /// `Logarithm`, `Exponential`, `Gradient` and `Wavelet`, [`Error::UnknownFeature`],
     /// [`Error::InvalidParameter`] for values of the wrong type or range (after [`Settings::check`]).
     pub fn from_params_str(text: &str) -> Result<Self> {
         Self::parse(text, "<string>")

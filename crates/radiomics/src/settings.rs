@@ -271,6 +271,10 @@ pub struct Settings {
     pub image_types: Vec<ImageType>,
     /// Gradient image with the voxel spacing (`gradientUseSpacing`, default true).
     pub gradient_use_spacing: bool,
+    /// Wavelet levels skipped before the yielded ones (`start_level`, default 0).
+    pub wavelet_start_level: usize,
+    /// Wavelet levels yielded (`level`, default 1, ≥ 1).
+    pub wavelet_level: usize,
 }
 
 impl Default for Settings {
@@ -297,6 +301,8 @@ impl Default for Settings {
                 .collect(),
             image_types: vec![ImageType::Original],
             gradient_use_spacing: true,
+            wavelet_start_level: 0,
+            wavelet_level: 1,
         }
     }
 }
@@ -361,6 +367,9 @@ impl Settings {
             if r.is_empty() || r.len() > 2 || r.iter().any(|v| v.is_nan()) {
                 return bad("resegmentRange", format!("{r:?} (1 or 2 numbers)"));
             }
+        }
+        if self.wavelet_level == 0 {
+            return bad("level", "must be ≥ 1");
         }
         if !(1..=3).contains(&self.minimum_roi_dimensions) {
             return bad(
