@@ -466,3 +466,47 @@ fn run_directories_resolve_and_load() {
     let err = infer::resolve_models(&lonely, CheckpointChoice::default(), None).unwrap_err();
     assert!(err.to_string().contains("w.safetensors"), "{err}");
 }
+
+#[test]
+fn a_bare_training_checkpoint_carries_its_configuration() {
+    use mednext::train::checkpoint_io::{write_checkpoint, TrainingState, FORMAT_VERSION};
+    use mednext::train::{CheckpointKind, TrainerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny(3, 4).with_deep_supervision(true);
+    let m = model(&cfg, 5);
+    let state = TrainingState {
+        format_version: FORMAT_VERSION,
+        kind: CheckpointKind::Final,
+        fold: None,
+        epochs_done: 1,
+        next_batch: 0,
+        next_val_batch: 0,
+        learning_rate: 0.0,
+        ema_dice: None,
+        best_ema: None,
+        steps: 0,
+        seed: 0,
+        history: vec![],
+        trainer: TrainerConfig::default(),
+        model: cfg.clone(),
+    };
+    let opt = vec![(
+        "exp_avg.0".to_string(),
+        candle_core::Tensor::zeros(4, candle_core::DType::F32, &Device::Cpu).unwrap(),
+    )];
+    let path = dir.path().join("trained.safetensors");
+    write_checkpoint(&path, &m.state_dict().unwrap(), &opt, &state).unwrap();
+    let specs = infer::resolve_models(&path, CheckpointChoice::default(), None).unwrap();
+    assert_eq!(specs[0].config, cfg);
+    let loaded = infer::load_model(&specs[0], &Device::Cpu).unwrap();
+    let x = candle_core::Tensor::randn(0f32, 1.0, (1, 2, 16, 16, 16), &Device::Cpu).unwrap();
+    let d = (loaded.forward_logits(&x).unwrap() - m.forward_logits(&x).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert_eq!(d, 0.0);
+}

@@ -14,8 +14,10 @@
 //! ```
 //!
 //! Weights are read with [`crate::read_weights`] (format detected from the content, MONAI names renamed);
-//! entries of a training checkpoint that are not model weights (optimiser state under
-//! [`OPTIMIZER_PREFIXES`]) are dropped before the strict key check. The deep-supervision heads are optional
+//! entries of a training checkpoint that are not model weights (optimiser state under [`OPTIMIZER_PREFIX`])
+//! are dropped before the strict key check. A bare training checkpoint (`crate::train::checkpoint_io`) needs
+//! no separate configuration: the one in its metadata is used. A run without numbered folds falls back to
+//! `fold_all`. The deep-supervision heads are optional
 //! (inference uses `out_0` only): the configuration is adjusted to the heads the file holds, and block
 //! recomputation is switched off.
 //!
@@ -33,14 +35,15 @@ use crate::error::{Error, Result};
 use crate::model::MedNext;
 use crate::weights::{read_weights, KeyNaming, NamedTensors};
 
-/// The run's configuration file.
-pub const RUN_CONFIG_FILE: &str = "config.json";
-/// The run's preprocessing plan.
-pub const RUN_PLANS_FILE: &str = "plans.json";
-/// Prefix of the fold folders (`fold_0`, `fold_1`, …).
+/// The run's configuration file (the trainer's `RunConfig`, [`crate::train::run_dir::CONFIG_FILE`]).
+pub const RUN_CONFIG_FILE: &str = crate::train::run_dir::CONFIG_FILE;
+/// The run's preprocessing plan ([`crate::train::run_dir::PLANS_FILE`]).
+pub const RUN_PLANS_FILE: &str = crate::train::run_dir::PLANS_FILE;
+/// Prefix of the fold folders (`fold_0`, `fold_1`, …, `fold_all`).
 pub const FOLD_PREFIX: &str = "fold_";
-/// Key prefixes of training-checkpoint entries that are not model weights.
-pub const OPTIMIZER_PREFIXES: [&str; 3] = ["optimizer.", "optimiser.", "optim."];
+/// Key prefix of the optimiser entries in a training checkpoint
+/// ([`crate::train::checkpoint_io::OPTIMIZER_PREFIX`]).
+pub const OPTIMIZER_PREFIX: &str = crate::train::checkpoint_io::OPTIMIZER_PREFIX;
 
 /// Which checkpoint of a fold is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,12 +132,15 @@ pub fn resolve_models(
         let config = match (config, run) {
             (Some(c), _) => c.clone(),
             (None, Some(run)) => read_model_config(run.join(RUN_CONFIG_FILE))?,
-            (None, None) => {
-                return Err(not_found(
-                    path,
-                    "a bare weights file needs a configuration (--config or --preset)",
-                ))
-            }
+            (None, None) => match crate::train::checkpoint_io::read_training_state(path) {
+                Ok(state) => state.model,
+                Err(_) => {
+                    return Err(not_found(
+                        path,
+                        "a bare weights file needs a configuration (--config or --preset)",
+                    ))
+                }
+            },
         };
         return Ok(vec![ModelSpec {
             weights: path.to_path_buf(),
@@ -200,7 +206,7 @@ pub fn pick_checkpoint(fold: &Path, choice: CheckpointChoice) -> Result<PathBuf>
     ))
 }
 
-/// `fold_<k>` sub-folders of a run, `k` ascending.
+/// `fold_<k>` sub-folders of a run, `k` ascending; `fold_all` when there is none.
 fn fold_dirs(run: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(run).map_err(|source| Error::Io {
         path: run.to_path_buf(),
@@ -221,6 +227,10 @@ fn fold_dirs(run: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     folds.sort();
+    let all = run.join(format!("{FOLD_PREFIX}all"));
+    if folds.is_empty() && all.is_dir() {
+        return Ok(vec![all]);
+    }
     Ok(folds.into_iter().map(|(_, p)| p).collect())
 }
 
@@ -231,12 +241,12 @@ fn not_found(path: &Path, what: &str) -> Error {
     }
 }
 
-/// The model weights of a (training) checkpoint: entries under [`OPTIMIZER_PREFIXES`] removed.
+/// The model weights of a (training) checkpoint: entries under [`OPTIMIZER_PREFIX`] removed.
 #[must_use]
 pub fn model_weights(tensors: NamedTensors) -> NamedTensors {
     tensors
         .into_iter()
-        .filter(|(k, _)| !OPTIMIZER_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .filter(|(k, _)| !k.starts_with(OPTIMIZER_PREFIX))
         .collect()
 }
 

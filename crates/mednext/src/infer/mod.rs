@@ -23,6 +23,6 @@ pub use case::{
 };
 pub use load::{
     load_model, model_weights, pick_checkpoint, read_model_config, resolve_models,
-    CheckpointChoice, ModelSpec, FOLD_PREFIX, OPTIMIZER_PREFIXES, RUN_CONFIG_FILE, RUN_PLANS_FILE,
+    CheckpointChoice, ModelSpec, FOLD_PREFIX, OPTIMIZER_PREFIX, RUN_CONFIG_FILE, RUN_PLANS_FILE,
 };
 pub use predictor::{EnsemblePredictor, Predictor};
