@@ -10,7 +10,7 @@ Cases (MedNeXt-M, in 3, 2 classes, batch 1):
 
 * ``infer_k5_128`` / ``infer_k3_128``: eval forward of ``out_0`` only (no deep supervision, no checkpointing,
   no gradients) at 1×3×128³;
-* ``train_k5_64_ckpt`` / ``train_k5_64_nockpt``: one forward + backward of the deep-supervision network at
+* ``train_k5_64_ckpt`` / ``train_k5_64_nockpt`` / ``train_k3_64_ckpt`` / ``train_k3_64_nockpt``: one forward + backward of the deep-supervision network at
   1×3×64³ with the DS-weighted cross-entropy ``Σ w_i·CE(out_i)``, ``w = [8,4,2,1,0]/15``, with and without
   ``outside_block`` checkpointing (the optimizer step is not timed).
 
@@ -20,14 +20,17 @@ absolute difference of ``out_0``. ``--mednext-repo /path/to/MedNeXt`` times the 
 ``MedNeXt`` class itself instead of the re-implementation.
 
 Every measurement runs in its own process; peak RSS is that process's ``ru_maxrss`` (``os.wait4``). Timings
-are single runs by default (``--repeats`` for more; the median is reported); the ratio is candle / PyTorch
-(< 1 means candle is faster).
+are single runs by default (``--repeats`` runs inside one process, ``--rounds`` repeats the whole interleaved
+case list — PyTorch, candle, next case — and reports the median over rounds and each round's ratio); the
+ratio is candle / PyTorch (< 1 means candle is faster).
 
 Reproduce (from the repository root):
 
     cargo build --release --example mednext_bench
     .venv/bin/python benches/compare_mednext.py            # all cases, ~5-10 min of CPU on 2 cores
     .venv/bin/python benches/compare_mednext.py --cases infer_k5_128 --repeats 3
+    .venv/bin/python benches/compare_mednext.py --cases infer_k5_128 infer_k3_128 train_k5_64_ckpt \\
+        train_k3_64_ckpt train_k3_64_nockpt --rounds 2
 """
 
 import argparse
@@ -45,6 +48,8 @@ CASES = {
     "infer_k3_128": dict(mode="infer", kernel=3, size=128, checkpointing="off"),
     "train_k5_64_ckpt": dict(mode="train", kernel=5, size=64, checkpointing="on"),
     "train_k5_64_nockpt": dict(mode="train", kernel=5, size=64, checkpointing="off"),
+    "train_k3_64_ckpt": dict(mode="train", kernel=3, size=64, checkpointing="on"),
+    "train_k3_64_nockpt": dict(mode="train", kernel=3, size=64, checkpointing="off"),
 }
 DS_WEIGHTS = [8 / 15, 4 / 15, 2 / 15, 1 / 15, 0.0]
 
@@ -136,7 +141,9 @@ def run_child(cmd, env=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
-    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=1, help="timed runs inside each process (median)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="rounds of the interleaved case list (PyTorch, candle, next case, ...); median of rounds")
     ap.add_argument("--preset", default="M")
     ap.add_argument("--in-channels", type=int, default=3)
     ap.add_argument("--classes", type=int, default=2)
@@ -168,79 +175,66 @@ def main():
         sys.exit(f"{a.rust_bin} missing: cargo build --release --example mednext_bench")
     print("load before:", os.getloadavg())
     env = dict(os.environ, RAYON_NUM_THREADS="2", OMP_NUM_THREADS="2")
-    rows = []
-    for name in a.cases:
-        c = CASES[name]
-        common = ["--mode", c["mode"], "--kernel", str(c["kernel"]), "--size", str(c["size"]),
-                  "--checkpointing", c["checkpointing"], "--repeats", str(a.repeats),
-                  "--preset", a.preset, "--in-channels", str(a.in_channels), "--classes", str(a.classes)]
-        torch_res = rust_res = None
-        diff = None
-        with tempfile.TemporaryDirectory() as xdir:
-            share = c["mode"] == "infer" and not a.skip_torch
-            if not a.skip_torch:
-                extra = ["--exchange", xdir] if share else []
-                if a.mednext_repo:
-                    extra += ["--mednext-repo", a.mednext_repo]
-                torch_res = run_child([sys.executable, __file__, "--worker"] + common + extra, env)
-                print(f"{name} torch : {torch_res[0]['median_s']:.2f} s, peak RSS {torch_res[1]:.0f} MB",
-                      flush=True)
-            if not a.skip_rust:
-                extra = ["--weights", f"{xdir}/weights.safetensors", "--output", f"{xdir}/rust_out.safetensors"] \
-                    if share else []
-                rust_res = run_child([a.rust_bin] + common + extra, env)
-                print(f"{name} candle: {rust_res[0]['median_s']:.2f} s, peak RSS {rust_res[1]:.0f} MB",
-                      flush=True)
-                if share:
-                    from safetensors.torch import load_file
+    results = {name: {"torch": [], "rust": [], "diff": [], "ratio": []} for name in a.cases}
+    for rnd in range(a.rounds):
+        # interleaved: PyTorch then candle for each case, the whole list once per round
+        print(f"round {rnd + 1}/{a.rounds}, load {os.getloadavg()}", flush=True)
+        for name in a.cases:
+            c = CASES[name]
+            common = ["--mode", c["mode"], "--kernel", str(c["kernel"]), "--size", str(c["size"]),
+                      "--checkpointing", c["checkpointing"], "--repeats", str(a.repeats),
+                      "--preset", a.preset, "--in-channels", str(a.in_channels), "--classes", str(a.classes)]
+            res = results[name]
+            with tempfile.TemporaryDirectory() as xdir:
+                share = c["mode"] == "infer" and not a.skip_torch
+                t = r = None
+                if not a.skip_torch:
+                    extra = ["--exchange", xdir] if share else []
+                    if a.mednext_repo:
+                        extra += ["--mednext-repo", a.mednext_repo]
+                    t = run_child([sys.executable, __file__, "--worker"] + common + extra, env)
+                    res["torch"].append(t)
+                    print(f"{name} torch : {t[0]['median_s']:.2f} s, peak RSS {t[1]:.0f} MB", flush=True)
+                if not a.skip_rust:
+                    extra = ["--weights", f"{xdir}/weights.safetensors", "--output",
+                             f"{xdir}/rust_out.safetensors"] if share else []
+                    r = run_child([a.rust_bin] + common + extra, env)
+                    res["rust"].append(r)
+                    print(f"{name} candle: {r[0]['median_s']:.2f} s, peak RSS {r[1]:.0f} MB", flush=True)
+                    if share:
+                        from safetensors.torch import load_file
 
-                    diff = float((load_file(f"{xdir}/rust_out.safetensors")["out_0"]
-                                  - load_file(f"{xdir}/torch_out.safetensors")["out_0"]).abs().max())
-                    print(f"{name} max |out_0 candle - torch| = {diff:.2e}", flush=True)
-        rows.append((name, torch_res, rust_res, diff))
+                        diff = float((load_file(f"{xdir}/rust_out.safetensors")["out_0"]
+                                      - load_file(f"{xdir}/torch_out.safetensors")["out_0"]).abs().max())
+                        res["diff"].append(diff)
+                        print(f"{name} max |out_0 candle - torch| = {diff:.2e}", flush=True)
+                if t is not None and r is not None:
+                    res["ratio"].append(r[0]["median_s"] / t[0]["median_s"])
     print("load after:", os.getloadavg())
 
-    fmt = lambda r, i: "-" if r is None else (f"{r[0]['median_s']:.2f}" if i == 0 else f"{r[1]:.0f}")
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2] if v else None
+
+    def secs(runs):
+        m = med([x[0]["median_s"] for x in runs])
+        return "-" if m is None else f"{m:.2f}"
+
+    def rss(runs):
+        return "-" if not runs else f"{max(x[1] for x in runs):.0f}"
+
     print()
-    print("| case | PyTorch s | candle s | ratio candle/PyTorch | PyTorch peak RSS MB | candle peak RSS MB "
-          "| max abs diff out_0 |")
+    print("| case | PyTorch s | candle s | ratio candle/PyTorch (per round) | PyTorch peak RSS MB "
+          "| candle peak RSS MB | max abs diff out_0 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, t, r, d in rows:
-        ratio = "-" if t is None or r is None else f"{r[0]['median_s'] / t[0]['median_s']:.2f}"
-        dd = "-" if d is None else f"{d:.1e}"
-        print(f"| {name} | {fmt(t, 0)} | {fmt(r, 0)} | {ratio} | {fmt(t, 1)} | {fmt(r, 1)} | {dd} |")
+    for name in a.cases:
+        res = results[name]
+        ratio = "-" if not res["ratio"] else \
+            f"{med(res['ratio']):.2f} ({', '.join(f'{x:.2f}' for x in res['ratio'])})"
+        dd = "-" if not res["diff"] else f"{max(res['diff']):.1e}"
+        print(f"| {name} | {secs(res['torch'])} | {secs(res['rust'])} | {ratio} | {rss(res['torch'])} "
+              f"| {rss(res['rust'])} | {dd} |")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-
-
-def train_rows(MedNeXt, runs):
-    """PyTorch training-step medians vs criterion's median estimate of the matching Rust bench."""
-    x = torch.randn((1, 3, 32, 32, 32), generator=torch.Generator().manual_seed(1))
-    torch_times = {}
-    for name, style in [("plain", None), ("recompute", "outside_block")]:
-        torch.manual_seed(0)
-        net = MedNeXt(in_channels=3, n_channels=32, n_classes=2, kernel_size=3, deep_supervision=True,
-                      do_res=True, do_res_up_down=True, **{**PRESETS["M"], "checkpoint_style": style})
-        times = []
-        for i in range(runs + 1):
-            t0 = time.perf_counter()
-            outs = net(x)
-            loss = sum(0.5 ** j * (o * o).mean() for j, o in enumerate(outs))
-            loss.backward()
-            if i > 0:  # first run = warm-up
-                times.append(time.perf_counter() - t0)
-            net.zero_grad(set_to_none=True)
-        torch_times[name] = statistics.median(times)
-    p = subprocess.run(["cargo", "bench", "-p", "mednext", "--bench", "network", "--", "train"],
-                       cwd=ROOT, capture_output=True, text=True, check=True)
-    rust = {}
-    for m in re.finditer(r"M_k3_train_32_(\w+)\s+time:\s+\[\S+ \S+ (\S+) (\w+)", p.stdout):
-        rust[m.group(1)] = float(m.group(2)) * {"s": 1.0, "ms": 1e-3}[m.group(3)]
-    rows = []
-    for name in ["plain", "recompute"]:
-        label = "checkpointing off" if name == "plain" else "checkpointing on"
-        rows.append((f"M k3 train step 32³ ({label})", torch_times[name], rust[name], float("nan")))
-        print(f"{rows[-1][0]}: torch {torch_times[name]:.2f} s, rust {rust[name]:.2f} s", flush=True)
-    return rows
 
 
 if __name__ == "__main__":

@@ -273,6 +273,16 @@ impl MedNextBlock {
     }
 }
 
+impl MedNextBlock {
+    /// Whether the part after the depthwise convolution runs as the fused [`ops::block_tail`] (GroupNorm, no
+    /// GRN, on the CPU): then the block keeps only its input and its depthwise output for the backward pass and
+    /// recomputes its expanded activations itself, so block-level recomputation would only cost time.
+    #[must_use]
+    pub fn is_fused(&self) -> bool {
+        self.norm.kind == NormType::Group && self.grn.is_none() && self.conv1_w.device().is_cpu()
+    }
+}
+
 impl Module for MedNextBlock {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let y = match self.resample {
@@ -282,6 +292,18 @@ impl Module for MedNextBlock {
                 ops::depthwise_conv_transpose3d(x, &self.conv1_w, Some(&self.conv1_b), 2)?
             }
         };
+        if self.is_fused() {
+            let tail = ops::BlockTail {
+                gamma: &self.norm.weight,
+                beta: &self.norm.bias,
+                conv2_weight: &self.conv2_w,
+                conv2_bias: &self.conv2_b,
+                conv3_weight: &self.conv3_w,
+                conv3_bias: &self.conv3_b,
+                eps: NORM_EPS,
+            };
+            return ops::block_tail(&y, &tail, self.residual.then_some(x));
+        }
         let y = self.norm.forward(&y)?;
         let y = ops::conv1x1x1(&y, &self.conv2_w, None, 1)?;
         let mut y = ops::bias_gelu(&y, &self.conv2_b)?;
@@ -355,6 +377,14 @@ impl DownBlock {
     }
 }
 
+impl DownBlock {
+    /// Whether the main path runs fused ([`MedNextBlock::is_fused`]).
+    #[must_use]
+    pub fn is_fused(&self) -> bool {
+        self.main.is_fused()
+    }
+}
+
 impl Module for DownBlock {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let y = self.main.forward(x)?;
@@ -425,6 +455,14 @@ impl UpBlock {
     ) -> candle_core::Result<Self> {
         let (main, res) = map_with_residual(&self.main, &self.res, f)?;
         Ok(Self { main, res })
+    }
+}
+
+impl UpBlock {
+    /// Whether the main path runs fused ([`MedNextBlock::is_fused`]).
+    #[must_use]
+    pub fn is_fused(&self) -> bool {
+        self.main.is_fused()
     }
 }
 

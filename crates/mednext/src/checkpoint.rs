@@ -11,7 +11,10 @@
 //!           ∂L/∂x = ∂/∂x',   ∂L/∂θ_flat = cat(flatten(∂/∂θ'_i))   → routed to each θ_i by `cat`'s backward
 //! ```
 //!
-//! Numerics are those of the plain forward pass; only memory and time change. CPU only for now (the forward
+//! Numerics are those of the plain forward pass; only memory and time change. Blocks whose tail runs as the
+//! fused [`crate::ops::block_tail`] already keep only tensors of their input's size (the op recomputes the
+//! expanded activations in its backward), so the network runs them without this wrapper
+//! ([`Recompute::recomputes_internally`]); it remains for GRN / LayerNorm blocks and for callers. CPU only for now (the forward
 //! runs inside `cpu_fwd`); on other devices [`recompute`] falls back to the plain forward pass.
 //!
 //! Reference: MIC-DKFZ/MedNeXt @ `0b78ed8`, `MedNextV1.py` (`iterative_checkpoint`,
@@ -33,10 +36,17 @@ pub trait Recompute: Module + Clone + Send + Sync + 'static {
         &self,
         f: &mut dyn FnMut(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<Self>;
+
+    /// `true` when the module's own backward pass already recomputes its large intermediates (it keeps
+    /// only tensors of its input's size), so that [`recompute`] would only add time; the network then runs
+    /// it directly even with checkpointing on. Default `false`.
+    fn recomputes_internally(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! impl_recompute {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $fused:expr),*) => {$(
         impl Recompute for $t {
             fn map_params(
                 &self,
@@ -44,10 +54,21 @@ macro_rules! impl_recompute {
             ) -> candle_core::Result<Self> {
                 self.map_tensors(&mut |t| f(t))
             }
+
+            fn recomputes_internally(&self) -> bool {
+                let fused: fn(&Self) -> bool = $fused;
+                fused(self)
+            }
         }
     )*};
 }
-impl_recompute!(MedNextBlock, DownBlock, UpBlock, OutBlock);
+impl_recompute!(
+    MedNextBlock => MedNextBlock::is_fused,
+    DownBlock => DownBlock::is_fused,
+    UpBlock => UpBlock::is_fused,
+    // a 1×1×1 head keeps only its input either way
+    OutBlock => |_| true
+);
 
 /// The parameters of `m` in [`Recompute::map_params`] order.
 fn params_of<M: Recompute>(m: &M) -> candle_core::Result<Vec<Tensor>> {

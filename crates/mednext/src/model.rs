@@ -222,7 +222,7 @@ impl MedNext {
     }
 
     fn run(&self, m: &impl checkpoint::Recompute, x: &Tensor) -> candle_core::Result<Tensor> {
-        if self.cfg.checkpoint_style.is_some() {
+        if self.cfg.checkpoint_style.is_some() && !m.recomputes_internally() {
             checkpoint::recompute(m, x)
         } else {
             m.forward(x)

@@ -407,3 +407,63 @@ fn block_tail_matches_composition() {
         eprintln!("{report}");
     }
 }
+
+/// `mednext::recompute` on a (fused) MedNeXt block and a down block gives the gradients of the plain
+/// forward pass (the network skips it for fused blocks, so it is checked here directly).
+#[test]
+fn recompute_matches_plain_block() {
+    use candle_core::{DType, Module};
+    use candle_nn::{VarBuilder, VarMap};
+    let dev = Device::Cpu;
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+    let cfg = mednext::BlockConfig {
+        in_channels: 4,
+        out_channels: 4,
+        exp_r: 3,
+        kernel_size: 3,
+        residual: true,
+        ..mednext::BlockConfig::default()
+    };
+    let block = mednext::mednext_block(cfg, vb.pp("b")).unwrap();
+    let down = mednext::down_block(
+        mednext::BlockConfig {
+            out_channels: 8,
+            ..cfg
+        },
+        vb.pp("d"),
+    )
+    .unwrap();
+    assert!(block.is_fused() && down.is_fused());
+    let mut rng = Rng::new(5);
+    let x = Var::from_tensor(&tensor(&rng.vec(2 * 4 * 6 * 5 * 4, 1.0), &[2, 4, 6, 5, 4])).unwrap();
+    let run = |ckpt: bool| -> Vec<Vec<f32>> {
+        let y = if ckpt {
+            mednext::recompute(&block, x.as_tensor()).unwrap()
+        } else {
+            block.forward(x.as_tensor()).unwrap()
+        };
+        let z = if ckpt {
+            mednext::recompute(&down, &y).unwrap()
+        } else {
+            down.forward(&y).unwrap()
+        };
+        let loss = (z.sqr().unwrap().sum_all().unwrap() + y.sum_all().unwrap()).unwrap();
+        let grads = loss.backward().unwrap();
+        let mut out = vec![values(grads.get(x.as_tensor()).unwrap())];
+        for v in varmap.all_vars() {
+            out.push(values(grads.get(v.as_tensor()).unwrap()));
+        }
+        out
+    };
+    let (plain, ckpt) = (run(false), run(true));
+    for (a, b) in plain.iter().zip(&ckpt) {
+        let scale = a.iter().fold(1.0_f32, |m, v| m.max(v.abs()));
+        let d = a
+            .iter()
+            .zip(b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f32::max);
+        assert!(d <= 1e-5 * scale, "recomputed gradient differs by {d}");
+    }
+}

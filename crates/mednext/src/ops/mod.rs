@@ -17,7 +17,9 @@
 //! `cuda_fwd` implementations can be added next to them.
 //!
 //! Performance notes: candle's element-wise ops are single-threaded and each one materialises a tensor, so
-//! prefer the fused forms — `conv2 → GELU` of a MedNeXt block as `bias_gelu(&conv1x1x1(x, w, None, 1)?, b)`,
+//! prefer the fused forms — the whole `norm → conv2 → GELU → conv3 (+ x)` of a MedNeXt block as
+//! [`block_tail`] (tiled over voxels: the `r·C`-channel activations stay in L2 and are never allocated;
+//! its backward recomputes them per tile), else `conv2 → GELU` as `bias_gelu(&conv1x1x1(x, w, None, 1)?, b)`
 //! and the norm as [`channel_group_norm`] rather than `candle_nn::GroupNorm`. The depthwise kernels copy each
 //! (n, c) plane into a zero-padded scratch plane and run register-blocked loops over it (see
 //! `benches/compare_mednext_ops.py` and `docs/benchmarks.md` for timings against PyTorch).

@@ -18,7 +18,7 @@ use super::simd::{multiversion, MulAdd};
 pub(crate) const TILE_ALIGN: usize = 32;
 
 /// Output rows per register block of [`nn`].
-const NN_ROWS: usize = 8;
+const NN_ROWS: usize = 6;
 
 /// Shape of an `nn` product: `y (m × n) = W (m × k) · x (k × n)`; row strides of `x` and `y` are `n`.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +49,8 @@ fn nn_block<M: MulAdd, const B: usize, const R: usize>(
     }
     for i in 0..s.k {
         let xv: &[f32; B] = x[i * s.n + j..][..B].try_into().unwrap();
-        let wv: &[f32; R] = wt[i * s.m + o0..][..R].try_into().unwrap();
-        for (a, &w) in acc.iter_mut().zip(wv) {
+        for (r, a) in acc.iter_mut().enumerate() {
+            let w = wt[i * s.m + o0 + r];
             for l in 0..B {
                 a[l] = M::mul_add(w, xv[l], a[l]);
             }
@@ -71,15 +71,21 @@ fn nn_b<M: MulAdd, const B: usize>(
 ) {
     let mut o = 0;
     while o < s.m {
-        let full = o + NN_ROWS <= s.m;
+        let rows = if o + NN_ROWS <= s.m {
+            NN_ROWS
+        } else if o + 4 <= s.m {
+            4
+        } else {
+            1
+        };
         for j in (0..s.n).step_by(B) {
-            if full {
-                nn_block::<M, B, NN_ROWS>(s, wt, x, bias, y, o, j);
-            } else {
-                nn_block::<M, B, 1>(s, wt, x, bias, y, o, j);
+            match rows {
+                NN_ROWS => nn_block::<M, B, NN_ROWS>(s, wt, x, bias, y, o, j),
+                4 => nn_block::<M, B, 4>(s, wt, x, bias, y, o, j),
+                _ => nn_block::<M, B, 1>(s, wt, x, bias, y, o, j),
             }
         }
-        o += if full { NN_ROWS } else { 1 };
+        o += rows;
     }
 }
 
@@ -126,13 +132,13 @@ fn nt_block<M: MulAdd, const L: usize, const RA: usize, const RB: usize>(
     i0: usize,
 ) {
     let mut acc = [[[0.0_f32; L]; RB]; RA];
-    for j in (0..s.n).step_by(L) {
-        let mut xs = [[0.0_f32; L]; RB];
-        for (q, xv) in xs.iter_mut().enumerate() {
-            *xv = x[(i0 + q) * s.n + j..][..L].try_into().unwrap();
-        }
-        for (p, accp) in acc.iter_mut().enumerate() {
-            let av: &[f32; L] = a[(o0 + p) * s.n + j..][..L].try_into().unwrap();
+    // row slices hoisted out of the loop: the inner loop only advances one column offset
+    let ar: [&[f32]; RA] = std::array::from_fn(|p| &a[(o0 + p) * s.n..][..s.n]);
+    let xr: [&[f32]; RB] = std::array::from_fn(|q| &x[(i0 + q) * s.n..][..s.n]);
+    for j in (0..s.n / L).map(|b| b * L) {
+        let xs: [&[f32; L]; RB] = std::array::from_fn(|q| xr[q][j..j + L].try_into().unwrap());
+        for (accp, arow) in acc.iter_mut().zip(&ar) {
+            let av: &[f32; L] = arow[j..j + L].try_into().unwrap();
             for (aq, xv) in accp.iter_mut().zip(&xs) {
                 for l in 0..L {
                     aq[l] = M::mul_add(av[l], xv[l], aq[l]);
@@ -154,11 +160,11 @@ fn nt_l<M: MulAdd, const L: usize>(s: Nt, a: &[f32], x: &[f32], g: &mut [f64]) {
         let ra = if o + 4 <= s.m { 4 } else { 1 };
         let mut i = 0;
         while i < s.k {
-            let rb = if i + 4 <= s.k { 4 } else { 1 };
+            let rb = if i + 2 <= s.k { 2 } else { 1 };
             match (ra, rb) {
-                (4, 4) => nt_block::<M, L, 4, 4>(s, a, x, g, o, i),
+                (4, 2) => nt_block::<M, L, 4, 2>(s, a, x, g, o, i),
                 (4, _) => nt_block::<M, L, 4, 1>(s, a, x, g, o, i),
-                (_, 4) => nt_block::<M, L, 1, 4>(s, a, x, g, o, i),
+                (_, 2) => nt_block::<M, L, 1, 2>(s, a, x, g, o, i),
                 _ => nt_block::<M, L, 1, 1>(s, a, x, g, o, i),
             }
             i += rb;
