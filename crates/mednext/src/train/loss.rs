@@ -30,8 +30,8 @@ use candle_core::{bail, DType, Result, Tensor};
 /// ```
 ///
 /// `Default` is nnU-Net v2's `3d_fullres` trainer loss: sample Dice (`batch_dice = false`), smooth 1e-5,
-/// background excluded, both weights 1. nnU-Net v1 (the MedNeXt trainers) divides by `2tp + fp + fn + smooth
-/// + 1e-8` instead of clamping at 1e-8; `2tp + fp + fn = G + P`, so the two differ by 1e-8 in the
+/// background excluded, both weights 1. nnU-Net v1 (the MedNeXt trainers) divides by
+/// `2tp + fp + fn + smooth + 1e-8` instead of clamping at 1e-8; `2tp + fp + fn = G + P`, so the two differ by 1e-8 in the
 /// denominator, below f32 resolution for any denominator above ~0.1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DiceCeConfig {
