@@ -327,9 +327,9 @@ pub fn extract<T: Voxel, M: MaskVoxel>(
 /// The ROI box grown by `pad` voxels, clipped to the image (`cropToTumorMask` with `padDistance`).
 fn padded(bbox: &BoundingBox, pad: usize, dims: [usize; 3]) -> BoundingBox {
     let mut b = *bbox;
-    for a in 0..3 {
+    for (a, &d) in dims.iter().enumerate() {
         b.lo[a] = bbox.lo[a].saturating_sub(pad);
-        b.hi[a] = (bbox.hi[a] + pad).min(dims[a]);
+        b.hi[a] = (bbox.hi[a] + pad).min(d);
     }
     b
 }

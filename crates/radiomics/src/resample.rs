@@ -191,7 +191,7 @@ fn prefilter_line(s: &mut [f64]) {
         #[allow(clippy::cast_precision_loss)]
         let mut z2n = z.powf((len - 1) as f64);
         let mut sum = s[0] + z2n * s[len - 1];
-        z2n *= z2n * iz;
+        z2n = z2n * (z2n * iz);
         for v in s.iter().take(len - 1).skip(1) {
             sum += (zn + z2n) * v;
             zn *= z;
@@ -222,11 +222,7 @@ fn prefilter_axis(a: &Array3<f64>, axis: usize, keep: (usize, usize)) -> Array3<
         .for_each(|(mut o2, a2)| {
             let ax = if axis > outer { axis - 1 } else { axis };
             let mut scratch = vec![0.0; len];
-            for (mut ol, al) in o2
-                .lanes_mut(Axis(ax))
-                .into_iter()
-                .zip(a2.lanes(Axis(ax)).into_iter())
-            {
+            for (mut ol, al) in o2.lanes_mut(Axis(ax)).into_iter().zip(a2.lanes(Axis(ax))) {
                 for (s, v) in scratch.iter_mut().zip(al.iter()) {
                     *s = *v;
                 }

@@ -189,7 +189,11 @@ fn features_match_pyradiomics() {
         }
         let got = got.unwrap_or_else(|e| panic!("{name}: {e}"));
         let reference = number_map(&case["features"]);
-        let tol = if name == "float32_wavelet" { 1e-3 } else { 1e-6 };
+        let tol = if name == "float32_wavelet" {
+            1e-3
+        } else {
+            1e-6
+        };
         let (worst, failures) = compare(&got, &reference, tol);
         let names: Vec<&str> = got.names().collect();
         let ref_names: Vec<&String> = reference.keys().collect();
