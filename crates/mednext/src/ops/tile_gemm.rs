@@ -132,13 +132,13 @@ fn nt_block<M: MulAdd, const L: usize, const RA: usize, const RB: usize>(
     i0: usize,
 ) {
     let mut acc = [[[0.0_f32; L]; RB]; RA];
-    // row slices hoisted out of the loop: the inner loop only advances one column offset
-    let ar: [&[f32]; RA] = std::array::from_fn(|p| &a[(o0 + p) * s.n..][..s.n]);
-    let xr: [&[f32]; RB] = std::array::from_fn(|q| &x[(i0 + q) * s.n..][..s.n]);
-    for j in (0..s.n / L).map(|b| b * L) {
-        let xs: [&[f32; L]; RB] = std::array::from_fn(|q| xr[q][j..j + L].try_into().unwrap());
-        for (accp, arow) in acc.iter_mut().zip(&ar) {
-            let av: &[f32; L] = arow[j..j + L].try_into().unwrap();
+    for j in (0..s.n).step_by(L) {
+        let mut xs = [[0.0_f32; L]; RB];
+        for (q, xv) in xs.iter_mut().enumerate() {
+            *xv = x[(i0 + q) * s.n + j..][..L].try_into().unwrap();
+        }
+        for (p, accp) in acc.iter_mut().enumerate() {
+            let av: &[f32; L] = a[(o0 + p) * s.n + j..][..L].try_into().unwrap();
             for (aq, xv) in accp.iter_mut().zip(&xs) {
                 for l in 0..L {
                     aq[l] = M::mul_add(av[l], xv[l], aq[l]);
