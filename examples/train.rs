@@ -222,6 +222,8 @@ fn copy_if_present(from: &Path, to: &Path) -> Result<()> {
 
 struct Progress {
     bar: Option<ProgressBar>,
+    /// Start of the epoch and end of its last training iteration.
+    clock: (Option<std::time::Instant>, Option<std::time::Instant>),
     iters: usize,
     val_iters: usize,
     max_epochs: usize,
@@ -238,8 +240,10 @@ impl TrainObserver for Progress {
         bar.set_prefix(format!("epoch {}/{}", epoch + 1, self.max_epochs));
         bar.set_message(format!("lr {lr:.2e}"));
         self.bar = Some(bar);
+        self.clock = (Some(std::time::Instant::now()), None);
     }
     fn on_iteration(&mut self, _epoch: usize, _iteration: usize, loss: f64) {
+        self.clock.1 = Some(std::time::Instant::now());
         if let Some(b) = &self.bar {
             b.set_message(format!("loss {loss:+.4}"));
             b.inc(1);
@@ -256,8 +260,13 @@ impl TrainObserver for Progress {
             b.finish_and_clear();
         }
         let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let per_iter = match self.clock {
+            (Some(a), Some(b)) => (b - a).as_secs_f64() / self.iters.max(1) as f64,
+            _ => f64::NAN,
+        };
         println!(
-            "epoch {:>4}  train_loss {:+.4}  val_loss {}  pseudo_dice [{}]  ema {}  lr {:.3e}  {:.1} s",
+            "epoch {:>4}  train_loss {:+.4}  val_loss {}  pseudo_dice [{}]  ema {}  lr {:.3e}  {:.1} s \
+             ({per_iter:.3} s/training iteration)",
             r.epoch,
             r.train_loss,
             fmt(r.val_loss),
@@ -441,6 +450,7 @@ fn main() -> Result<()> {
     trainer = trainer.with_output(&fold_dir, Some(args.fold));
     let mut progress = Progress {
         bar: None,
+        clock: (None, None),
         iters: run_cfg.trainer.iters_per_epoch,
         val_iters: run_cfg.trainer.val_iters,
         max_epochs: run_cfg.trainer.max_epochs,

@@ -19,10 +19,11 @@ use std::ops::ControlFlow;
 use candle_core::{Device, Tensor};
 use mednext::train::checkpoint_io::write_atomically;
 use mednext::train::{
-    export_model_weights, read_checkpoint, write_checkpoint, AugmentationKind, CheckpointKind,
-    EpochRecord, FoldId, RunDir, Silent, TrainObserver, Trainer, TrainerConfig,
+    export_model_weights, initial_weights, read_checkpoint, read_model_tensors, write_checkpoint,
+    AugmentationKind, CheckpointKind, EpochRecord, FoldId, InitMode, RunDir, Silent, TrainObserver,
+    Trainer, TrainerConfig,
 };
-use mednext::MedNext;
+use mednext::{MedNext, MedNextConfig};
 
 struct StopAfter(usize);
 
@@ -154,6 +155,27 @@ fn resumed_run_is_bitwise_equal_and_checkpoints_round_trip() -> anyhow::Result<(
     )?;
     let from_file = MedNext::from_file(&model_cfg, &plain, &dev)?.forward_logits(&x)?;
     assert_eq!(bits(&want), bits(&from_file));
+
+    // Stage 2: a k5 network initialised from the k3 checkpoint with UpKern (depthwise kernels resized,
+    // everything else copied bit for bit); Exact refuses the shape change.
+    let source = read_model_tensors(run_a.checkpoint(FoldId::Index(0), CheckpointKind::Final))?;
+    let k5 = MedNextConfig {
+        kernel_size: Some(5),
+        ..model_cfg.clone()
+    };
+    let w5 = initial_weights(&source, &k5, InitMode::UpKern)?;
+    assert_eq!(w5["enc_block_0.0.conv1.weight"].dims(), &[4, 1, 5, 5, 5]);
+    assert_eq!(
+        bits(&w5["enc_block_0.0.conv1.bias"]),
+        bits(&sa["enc_block_0.0.conv1.bias"])
+    );
+    assert_eq!(bits(&w5["stem.weight"]), bits(&sa["stem.weight"]));
+    assert!(initial_weights(&source, &k5, InitMode::Exact).is_err());
+    let t5 = Trainer::with_weights(&k5, &cfg, &w5, &dev)?;
+    assert_eq!(
+        bits(&t5.state_dict()?["enc_block_0.0.conv1.weight"]),
+        bits(&w5["enc_block_0.0.conv1.weight"])
+    );
 
     // The log has one row per epoch, the best checkpoint exists.
     let log = std::fs::read_to_string(run_b.training_log(FoldId::Index(0)))?;
