@@ -5,7 +5,9 @@ patch 128³, step 0.5 (18 tiles), without and with 8× mirroring TTA.
 Run from the repository root:
     .venv/bin/python benches/compare_sliding_window.py [--repeats 3] [--skip-rust]
 The Rust side is the criterion bench `cargo bench -p nnunet-preproc --bench pipeline -- sliding_window`
-(its median is parsed from criterion's output).
+(its median is parsed from criterion's output). The Rust identity closure must return an owned array, i.e. copy
+each 3×128³ tile (a torch identity returns its input for free); the bench times those copies alone
+(`closure_only_18` / `closure_only_144`) and the table also shows the sliding window's own overhead without them.
 """
 import argparse
 import os
@@ -54,7 +56,7 @@ def rust_times():
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     out = {}
     unit = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-    for name in ["no_tta", "tta8"]:
+    for name in ["no_tta", "tta8", "closure_only_18", "closure_only_144"]:
         m = re.search(name + r"\s*\n?\s*time:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", text)
         out[name] = float(m.group(1)) * unit[m.group(2)]
     return out
@@ -68,7 +70,10 @@ if __name__ == "__main__":
     py = nnunet_times(a.repeats)
     rs = None if a.skip_rust else rust_times()
     print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
-    print(f"{'case':8} {'nnU-Net wall':>13} {'nnU-Net cpu':>12} {'Rust median':>12} {'ratio':>6}")
-    for k in ["no_tta", "tta8"]:
+    print(f"{'case':8} {'nnU-Net wall':>13} {'nnU-Net cpu':>12} {'Rust median':>12} {'ratio':>6}"
+          f" {'Rust − closure':>15} {'ratio':>6}")
+    for k, closure in [("no_tta", "closure_only_18"), ("tta8", "closure_only_144")]:
         r = rs[k] if rs else float("nan")
-        print(f"{k:8} {py[k][0]:12.3f}s {py[k][1]:11.3f}s {r:11.3f}s {r / py[k][0]:6.2f}")
+        own = r - rs[closure] if rs else float("nan")
+        print(f"{k:8} {py[k][0]:12.3f}s {py[k][1]:11.3f}s {r:11.3f}s {r / py[k][0]:6.2f}"
+              f" {own:14.3f}s {own / py[k][0]:6.2f}")

@@ -1,6 +1,10 @@
 //! Criterion benches of the data pipeline: sliding-window overhead with an identity network on
 //! 3×256×256×160 (patch 128³, step 0.5, with and without mirroring TTA) and the v1 moreDA augmentation of one
 //! 205³ → 128³ sample. Run: `cargo bench -p nnunet-preproc --bench pipeline`.
+//!
+//! The identity "network" must return an owned array (`t.to_owned()`, a 25 MB copy per pass) where a torch
+//! identity returns its input; `closure_only_*` times those copies alone (18 and 144 calls), so that the
+//! sliding window's own overhead is the difference.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::{Array3, Array4, ArrayView4};
@@ -29,6 +33,16 @@ fn sliding(c: &mut Criterion) {
                     },
                 )
                 .unwrap()
+            })
+        });
+    }
+    let tile = Array4::from_shape_fn((3, 128, 128, 128), |(ch, z, y, x)| (ch + z + y + x) as f32);
+    for (name, calls) in [("closure_only_18", 18), ("closure_only_144", 144)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for _ in 0..calls {
+                    std::hint::black_box(tile.view().to_owned());
+                }
             })
         });
     }

@@ -112,3 +112,30 @@ pub(super) fn normalise(acc: &mut [f32], frame: &Frame, w: &WeightSum) {
         }
     }
 }
+
+/// A zeroed buffer of `len` values for the output. On Linux its pages are advised for transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`) before the first touch: faulting in a fresh 126 MB output 4 kB at a time cost about
+/// a third of a whole no-TTA prediction on the development VM; 2 MB pages cut that about threefold.
+pub(super) fn zeroed_output(len: usize) -> Vec<f32> {
+    let v = vec![0f32; len];
+    #[cfg(target_os = "linux")]
+    advise_huge_pages(&v);
+    v
+}
+
+/// `madvise(MADV_HUGEPAGE)` on the whole 2 MB pages inside `v` (a hint; failures are ignored).
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(v: &[f32]) {
+    const HUGE: usize = 2 << 20;
+    let start = v.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(v);
+    let first = start.next_multiple_of(HUGE);
+    if end >= first + HUGE {
+        let len = (end - first) / HUGE * HUGE;
+        // SAFETY: `[first, first + len)` lies inside `v`'s allocation; MADV_HUGEPAGE changes only how the
+        // kernel backs those pages, never their contents, so no Rust-visible memory is modified.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+    }
+}

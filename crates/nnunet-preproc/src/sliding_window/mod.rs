@@ -251,7 +251,11 @@ impl SlidingWindow {
             (None, Some(g)) => WeightSum::dense(&frame, g),
             (None, None) => unreachable!("constant weighting is always separable"),
         };
-        let mut acc = Array4::<f32>::zeros((n_classes, d0, d1, d2));
+        let mut acc = Array4::from_shape_vec(
+            (n_classes, d0, d1, d2),
+            accumulate::zeroed_output(n_classes * d0 * d1 * d2),
+        )
+        .expect("length matches the shape");
         let acc_flat = acc.as_slice_mut().expect("standard layout");
         let expected = [n_classes, p[0], p[1], p[2]];
         // Reused across tiles and passes: the contiguous (mirrored) input tile.
