@@ -222,7 +222,7 @@ impl TrainerConfig {
         if self
             .patch_size
             .iter()
-            .any(|&p| p == 0 || p % crate::config::SIZE_DIVISOR != 0)
+            .any(|&p| p == 0 || !p.is_multiple_of(crate::config::SIZE_DIVISOR))
         {
             return bad(
                 "patch_size",

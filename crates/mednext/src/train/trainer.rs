@@ -486,7 +486,7 @@ impl Trainer {
                     n_fg,
                 )?;
             }
-            let periodic = last || self.epochs_done % self.config.save_every == 0;
+            let periodic = last || self.epochs_done.is_multiple_of(self.config.save_every);
             if periodic {
                 self.save(CheckpointKind::Latest)?;
             }
