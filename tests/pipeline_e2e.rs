@@ -45,10 +45,7 @@ fn results(report: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if !p.to_string_lossy().contains("figures")
-                // trainer checkpoints record wall times in their metadata
-                && !(p.to_string_lossy().contains("models/k") && p.extension().is_some_and(|e| e == "safetensors"))
-            {
+            } else if !p.to_string_lossy().contains("figures") && !is_trainer_checkpoint(&p) {
                 out.insert(
                     p.strip_prefix(report).unwrap().display().to_string(),
                     std::fs::read(&p).unwrap(),
@@ -243,4 +240,9 @@ fn broken_cases_are_reported_and_skipped() {
         serde_json::from_str(&std::fs::read_to_string(out.join("data/inventory.json")).unwrap())
             .unwrap();
     assert_eq!(inv["cases"].as_array().unwrap().len(), 9);
+}
+
+/// Trainer checkpoints record wall times in their metadata, so they differ between otherwise equal runs.
+fn is_trainer_checkpoint(p: &std::path::Path) -> bool {
+    p.to_string_lossy().contains("models/k") && p.extension().is_some_and(|e| e == "safetensors")
 }

@@ -107,7 +107,7 @@ pub fn sample_demographics<R: Rng>(
         Some("post".to_string())
     };
     let d: f64 = rng.gen();
-    let density = records_density.then(|| match d {
+    let density = records_density.then_some(match d {
         d if d < 0.12 => Density::A,
         d if d < 0.50 => Density::B,
         d if d < 0.88 => Density::C,

@@ -17,6 +17,9 @@ use super::data::Inventory;
 use super::files::write_json_atomically;
 use super::pcr;
 use super::stage::Stage;
+
+/// Per-centre columns of per-case values: Dice, HD95 (voxels), NormHD.
+type CentreColumns = (Vec<f64>, Vec<f64>, Vec<f64>);
 use crate::cohort::Split;
 use crate::evaluate::{evaluate, EvaluateConfig};
 
@@ -69,7 +72,7 @@ pub fn run(ctx: &Context, inv: &Inventory, dir: &Path) -> Result<()> {
         .iter()
         .map(|c| (c.id.as_str(), c.centre.as_str()))
         .collect();
-    let mut by_centre: BTreeMap<String, (Vec<f64>, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut by_centre: BTreeMap<String, CentreColumns> = BTreeMap::new();
     for row in report["cases"].as_array().into_iter().flatten() {
         let id = row["patient_id"].as_str().unwrap_or_default();
         let centre = centre_of.get(id).copied().unwrap_or("unknown").to_string();

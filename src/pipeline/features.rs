@@ -19,6 +19,9 @@ use super::context::Context;
 use super::data::{CaseFailure, Inventory};
 use super::files::{write_json_atomically, write_text_atomically};
 use super::stage::Stage;
+
+/// Feature name → value, in PyRadiomics' order.
+type NamedValues = Vec<(String, f64)>;
 use crate::cohort::Split;
 
 /// Training features file.
@@ -102,7 +105,7 @@ pub fn run(ctx: &Context, inv: &Inventory, dir: &Path) -> Result<()> {
         })
         .collect();
     let bar = ctx.progress(jobs.len() as u64, "radiomics");
-    let results: Vec<(Split, String, Result<Vec<(String, f64)>>)> = jobs
+    let results: Vec<(Split, String, Result<NamedValues>)> = jobs
         .par_iter()
         .map(|(s, id, image, mask)| {
             let r = features_of(image, mask);

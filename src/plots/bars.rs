@@ -90,7 +90,7 @@ pub fn subgroup_bars(title: &str, metric: &str, bars: &[SubgroupBar], png: &Path
             let x = i as f64 + 0.5;
             chart
                 .draw_series([Text::new(
-                    format!("{}", b.group),
+                    b.group.to_string(),
                     (x - 0.35, 0.0),
                     (FONT, 13)
                         .into_font()

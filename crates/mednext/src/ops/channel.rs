@@ -14,6 +14,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::storage::{check_channels, check_f32_cpu, dims5, slice, Dims5};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
 
 /// Elements per rayon task for flat element-wise loops.
 pub(crate) const GRAIN: usize = 1 << 15;
@@ -32,6 +34,12 @@ struct ChannelSum;
 impl CustomOp1 for ChannelSum {
     fn name(&self) -> &'static str {
         "channel-sum"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, s1: &CudaStorage, l1: &Layout) -> Result<(CudaStorage, Shape)> {
+        super::cuda::channel_sum((s1, l1))
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -69,6 +77,18 @@ struct AddBias;
 impl CustomOp2 for AddBias {
     fn name(&self) -> &'static str {
         "add-channel-bias"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::add_bias((s1, l1), (s2, l2))
     }
 
     fn cpu_fwd(
@@ -202,6 +222,12 @@ impl CustomOp1 for Resample2 {
         } else {
             "subsample2"
         }
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, s1: &CudaStorage, l1: &Layout) -> Result<(CudaStorage, Shape)> {
+        super::cuda::resample2((s1, l1), self.up, self.src, self.dst)
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {

@@ -12,6 +12,8 @@ use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape,
 use super::channel::{add_bias, channel_sum};
 use super::depthwise::{self, conv_out_len, conv_transpose_out_len};
 use super::storage::{check_channels, check_f32_cpu, dims5, slice, Dims5};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
 
 /// Which of the two public ops a [`Depthwise`] node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +207,25 @@ impl Depthwise {
         Ok((gx, gw.reshape(w.shape())?, channel_sum(&g)?))
     }
 
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda(
+        &self,
+        x: super::cuda::Arg,
+        w: super::cuda::Arg,
+        b: Option<super::cuda::Arg>,
+    ) -> Result<(CudaStorage, Shape)> {
+        match self.dir {
+            Direction::Conv => super::cuda::depthwise_forward(x, w, b, self.k, self.stride),
+            Direction::Transposed => {
+                let xd = dims5(self.name(), "x", x.1.shape())?;
+                let out =
+                    [xd[2], xd[3], xd[4]].map(|l| conv_transpose_out_len(l, self.k, self.stride));
+                super::cuda::depthwise_input_grad(x, w, b, self.k, self.stride, out)
+            }
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self.dir {
             Direction::Conv => "depthwise-conv3d",
@@ -216,6 +237,18 @@ impl Depthwise {
 impl CustomOp2 for Depthwise {
     fn name(&self) -> &'static str {
         Depthwise::name(self)
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        self.cuda((s1, l1), (s2, l2), None)
     }
 
     fn cpu_fwd(
@@ -247,6 +280,20 @@ impl CustomOp2 for Depthwise {
 impl CustomOp3 for Depthwise {
     fn name(&self) -> &'static str {
         Depthwise::name(self)
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        self.cuda((s1, l1), (s2, l2), Some((s3, l3)))
     }
 
     fn cpu_fwd(
@@ -300,6 +347,23 @@ struct Kernel {
 impl CustomOp2 for Kernel {
     fn name(&self) -> &'static str {
         "depthwise-conv3d-kernel"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let (a, b, k, s) = ((s1, l1), (s2, l2), self.k, self.stride);
+        match self.pass {
+            Pass::Forward => super::cuda::depthwise_forward(a, b, None, k, s),
+            Pass::InputGrad(out) => super::cuda::depthwise_input_grad(a, b, None, k, s, out),
+            Pass::WeightGrad => super::cuda::depthwise_weight_grad(a, b, k, s),
+        }
     }
 
     fn cpu_fwd(

@@ -19,6 +19,8 @@ use rayon::prelude::*;
 use super::channel::{channel_sum, GRAIN};
 use super::simd::{multiversion, MulAdd};
 use super::storage::{check_channels, check_f32_cpu, slice};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
 
 /// `exp(x)` for `x ≤ 0` (inputs below −87 give ≈ 0), branch-free so that it vectorises; relative error
 /// ≈ 2e-7.
@@ -227,6 +229,12 @@ impl CustomOp1 for Gelu {
         "gelu-erf"
     }
 
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, s1: &CudaStorage, l1: &Layout) -> Result<(CudaStorage, Shape)> {
+        super::cuda::gelu((s1, l1))
+    }
+
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(self.name(), "x", s, l)?;
         let mut y = vec![0.0_f32; x.len()];
@@ -247,6 +255,18 @@ struct GeluGrad;
 impl CustomOp2 for GeluGrad {
     fn name(&self) -> &'static str {
         "gelu-erf-grad"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::gelu_grad((s1, l1), (s2, l2))
     }
 
     fn cpu_fwd(
@@ -271,6 +291,18 @@ struct BiasGelu;
 impl CustomOp2 for BiasGelu {
     fn name(&self) -> &'static str {
         "bias-gelu-erf"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::bias_gelu((s1, l1), (s2, l2))
     }
 
     fn cpu_fwd(
@@ -310,6 +342,20 @@ struct BiasGeluGrad;
 impl CustomOp3 for BiasGeluGrad {
     fn name(&self) -> &'static str {
         "bias-gelu-erf-grad"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::bias_gelu_grad((s1, l1), (s2, l2), (s3, l3))
     }
 
     fn cpu_fwd(

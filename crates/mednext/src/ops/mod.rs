@@ -31,6 +31,8 @@ mod block_tail;
 mod block_tail_kernel;
 mod channel;
 mod conv;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 mod depthwise;
 mod gelu;
 mod norm;

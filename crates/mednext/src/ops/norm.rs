@@ -16,6 +16,8 @@ use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D}
 use rayon::prelude::*;
 
 use super::storage::{check_channels, check_f32_cpu, slice};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
 
 /// GroupNorm with one group per channel, exactly PyTorch `GroupNorm(num_groups = C, num_channels = C, eps)`.
 ///
@@ -113,6 +115,20 @@ impl CustomOp3 for GroupNorm {
         "channel-group-norm"
     }
 
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::group_norm((s1, l1), (s2, l2), (s3, l3), self.eps)
+    }
+
     fn cpu_fwd(
         &self,
         s1: &CpuStorage,
@@ -183,6 +199,20 @@ impl CustomOp3 for Coefficients {
         "channel-group-norm-bwd-coefficients"
     }
 
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::group_norm_coefficients((s1, l1), (s2, l2), (s3, l3), self.eps)
+    }
+
     fn cpu_fwd(
         &self,
         s1: &CpuStorage,
@@ -237,6 +267,20 @@ struct InputGrad;
 impl CustomOp3 for InputGrad {
     fn name(&self) -> &'static str {
         "channel-group-norm-bwd-input"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::group_norm_input_grad((s1, l1), (s2, l2), (s3, l3))
     }
 
     fn cpu_fwd(

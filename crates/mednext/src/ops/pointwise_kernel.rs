@@ -18,6 +18,8 @@ use rayon::prelude::*;
 use super::channel::channel_sum;
 use super::simd::{multiversion, MulAdd};
 use super::storage::{dims5, slice};
+#[cfg(feature = "cuda")]
+use candle_core::CudaStorage;
 
 /// Voxels per rayon task.
 const CHUNK: usize = 4096;
@@ -202,6 +204,18 @@ impl CustomOp2 for Pointwise {
         "conv1x1x1"
     }
 
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::pointwise((s1, l1), (s2, l2), None)
+    }
+
     fn cpu_fwd(
         &self,
         s1: &CpuStorage,
@@ -227,6 +241,20 @@ impl CustomOp2 for Pointwise {
 impl CustomOp3 for Pointwise {
     fn name(&self) -> &'static str {
         "conv1x1x1"
+    }
+
+    // -- cuda hook (feature `cuda`, kernels in `ops/cuda/`) --
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+        s3: &CudaStorage,
+        l3: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        super::cuda::pointwise((s1, l1), (s2, l2), Some((s3, l3)))
     }
 
     fn cpu_fwd(

@@ -17,7 +17,8 @@ pub(crate) fn check_f32_cpu(op: &str, name: &str, t: &Tensor) -> Result<()> {
             t.dims()
         );
     }
-    if !matches!(t.device(), Device::Cpu) {
+    // CUDA tensors are accepted when the `cuda` feature provides the kernels (`ops/cuda/`).
+    if !(matches!(t.device(), Device::Cpu) || (cfg!(feature = "cuda") && t.device().is_cuda())) {
         bail!(
             "{op}: `{name}` is on {:?}; only the CPU is implemented so far",
             t.device().location()
