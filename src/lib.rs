@@ -2,6 +2,7 @@
 //!
 //! The method itself lives in the library crates under `crates/`; this root package only composes them.
 //! It is not published.
+#![deny(missing_docs)]
 
 pub mod cohort;
 pub mod demo_case;

@@ -4,6 +4,30 @@
 //! MICCAI 2023; MIC-DKFZ/MedNeXt) on candle, numerically equal to the original PyTorch implementation, with
 //! the 3-D operations candle lacks (depthwise 3-D convolution and its transpose, fused per-channel GroupNorm
 //! and exact GELU) as custom ops with backward passes.
+//!
+//! ```
+//! use candle_core::{Device, Tensor};
+//! use mednext::{new_trainable, ExpRatio, MedNextConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A tiny MedNeXt (C = 4, one block per stage), seeded PyTorch-style initialisation.
+//! let cfg = MedNextConfig {
+//!     in_channels: 3,
+//!     n_channels: 4,
+//!     n_classes: 2,
+//!     exp_r: ExpRatio::Uniform(2),
+//!     kernel_size: Some(3),
+//!     block_counts: vec![1; 9],
+//!     ..MedNextConfig::default()
+//! };
+//! let (model, _varmap) = new_trainable(&cfg, 42, &Device::Cpu)?;
+//! // Inputs are N×C×D×H×W with every spatial size divisible by 16.
+//! let x = Tensor::randn(0f32, 1.0, (1, 3, 16, 16, 16), &Device::Cpu)?;
+//! let logits = model.forward_logits(&x)?;
+//! assert_eq!(logits.dims(), &[1, 2, 16, 16, 16]);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod error;

@@ -53,7 +53,7 @@ impl WeightingNorm {
 
 /// Parameters of the texture classes (GLCM, GLRLM, GLSZM, GLDM, NGTDM), PyRadiomics' names in brackets.
 ///
-/// Defaults: `distances` [1], `symmetrical_glcm` true, `weighting_norm` None, `gldm_a` 0, `spacing`
+/// Defaults: `distances` `[1]`, `symmetrical_glcm` true, `weighting_norm` None, `gldm_a` 0, `spacing`
 /// [1, 1, 1] (set by the extractor to the image's spacing), `force_2d` false, `force_2d_dimension` 0 (= z).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextureParams {
@@ -224,7 +224,7 @@ pub enum Selection {
 /// The settings of one extraction, with PyRadiomics' names and defaults.
 ///
 /// `Settings::default()` is `RadiomicsFeatureExtractor()`: label 1, binWidth 25, no resampling or
-/// normalisation, voxelArrayShift 0, distances [1], symmetrical GLCM, no weighting, gldm_a 0,
+/// normalisation, voxelArrayShift 0, distances `[1]`, symmetrical GLCM, no weighting, gldm_a 0,
 /// minimumROIDimensions 2, image type Original, classes shape, firstorder, glcm, gldm, glrlm, glszm,
 /// ngtdm (107 features). Call [`Settings::check`] (the extractor does) before use.
 #[derive(Debug, Clone, PartialEq)]

@@ -62,7 +62,7 @@ pub enum TtaAveraging {
 /// How tiles are weighted where they overlap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TileWeighting {
-    /// The Gaussian importance map ([`compute_gaussian`], σ = patch/8).
+    /// The Gaussian importance map ([`compute_gaussian`](crate::compute_gaussian), σ = patch/8).
     #[default]
     Gaussian,
     /// Every voxel of a tile weighs 1 (plain mean of overlapping tiles).

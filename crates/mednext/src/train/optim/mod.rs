@@ -1,4 +1,4 @@
-//! Optimisers that update candle [`Var`](candle_core::Var)s in place exactly as `torch.optim` does, with
+//! Optimisers that update candle `Var`s in place exactly as `torch.optim` does, with
 //! per-parameter state named by the parameters' state-dict keys so that checkpoints can store it.
 //!
 //! candle-nn's `SGD` has no momentum, Nesterov or weight decay, and its `AdamW` keeps anonymous state; these
