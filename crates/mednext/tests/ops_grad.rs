@@ -332,6 +332,7 @@ fn block_tail_matches_composition() {
         (2, 6, 12, 3, [3, 5, 7], false),
         (1, 8, 520, 8, [9, 10, 11], true),
         (2, 3, 5, 2, [1, 1, 1], false),
+        (1, 32, 96, 64, [12, 12, 12], true),
     ] {
         let v: usize = sp.iter().product();
         let shape = |ch: usize| vec![n, ch, sp[0], sp[1], sp[2]];

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::gelu::{gelu_inplace, gelu_with_grad};
 use super::norm::mean_rstd;
-use super::tile_gemm::{nn, nt, row_sums, Nn, Nt, TILE_ALIGN};
+use super::tile_gemm::{nn, nt, row_sums, transpose_tile, Nn, Nt, PackedRows, PANEL, TILE_ALIGN};
 
 /// Target size (floats) of the largest tile (`max(r·C, C_out) × T`): ≈ 256 KB, so that the 4–5 tiles of a
 /// backward step stay in a 2 MB L2.
@@ -122,12 +122,14 @@ impl OutPtr {
     }
 }
 
-/// Per-call preparation: transposed weights and the per-(n, c) norm statistics.
+/// Per-call preparation: packed weights and the per-(n, c) norm statistics.
 struct Prepared {
-    /// `W2ᵀ` (`c × rc`).
-    w2t: Vec<f32>,
-    /// `W3ᵀ` (`rc × co`).
-    w3t: Vec<f32>,
+    /// `W2` (`rc × c`) and `W3` (`co × rc`), packed for the forward products.
+    w2: PackedRows,
+    w3: PackedRows,
+    /// `W3ᵀ` (`rc × co`) and `W2ᵀ` (`c × rc`), packed for the backward products (empty in the forward).
+    w3t: PackedRows,
+    w2t: PackedRows,
     /// Per (n, c): `(μ, r)`.
     stats: Vec<(f64, f64)>,
     /// Per (n, c): `γ r` and `β − μ γ r` (f32, as in [`super::norm`]'s forward).
@@ -135,17 +137,7 @@ struct Prepared {
     shift: Vec<f32>,
 }
 
-fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0_f32; w.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = w[r * cols + c];
-        }
-    }
-    t
-}
-
-fn prepare(a: &[f32], d: TailDims, p: &TailWeights) -> Prepared {
+fn prepare(a: &[f32], d: TailDims, p: &TailWeights, backward: bool) -> Prepared {
     let stats: Vec<(f64, f64)> = a
         .par_chunks(d.v.max(1))
         .map(|plane| mean_rstd(plane, p.eps))
@@ -158,9 +150,19 @@ fn prepare(a: &[f32], d: TailDims, p: &TailWeights) -> Prepared {
             (s as f32, (f64::from(p.beta[nc % d.c]) - mean * s) as f32)
         })
         .unzip();
+    let (w3t, w2t) = if backward {
+        (
+            PackedRows::from_columns(p.w3, d.rc, d.co),
+            PackedRows::from_columns(p.w2, d.c, d.rc),
+        )
+    } else {
+        Default::default()
+    };
     Prepared {
-        w2t: transpose(p.w2, d.rc, d.c),
-        w3t: transpose(p.w3, d.co, d.rc),
+        w2: PackedRows::from_rows(p.w2, d.rc, d.c),
+        w3: PackedRows::from_rows(p.w3, d.co, d.rc),
+        w3t,
+        w2t,
         stats,
         scale,
         shift,
@@ -195,8 +197,8 @@ fn tile(d: TailDims, cols: usize, t: usize) -> Tile {
     }
 }
 
-/// Copies rows `ch` of a `(n, ch, v)` tensor's tile into `dst` (`ch × w`, zero-padded), applying
-/// `x·scale[c] + shift[c]` when given.
+/// Copies rows `ch` of a `(n, ch, v)` tensor's tile into `dst` (`ch × w`, panel-major, zero-padded),
+/// applying `x·scale[c] + shift[c]` when given.
 fn pack(
     src: &[f32],
     ch: usize,
@@ -206,18 +208,40 @@ fn pack(
     dst: &mut Vec<f32>,
 ) {
     dst.resize(ch * t.w, 0.0);
-    for (c, row) in dst.chunks_exact_mut(t.w).enumerate() {
+    for c in 0..ch {
         let s = &src[(t.bn * ch + c) * v + t.j0..][..t.len];
-        match affine {
-            Some((scale, shift)) => {
-                let (k, b) = (scale[t.bn * ch + c], shift[t.bn * ch + c]);
-                for (o, &x) in row.iter_mut().zip(s) {
+        let (k, b) = affine.map_or((1.0, 0.0), |(scale, shift)| {
+            (scale[t.bn * ch + c], shift[t.bn * ch + c])
+        });
+        for p in 0..t.w / PANEL {
+            let row = &mut dst[(p * ch + c) * PANEL..][..PANEL];
+            let from = (p * PANEL).min(t.len);
+            let part = &s[from..(from + PANEL).min(t.len)];
+            if affine.is_some() {
+                for (o, &x) in row.iter_mut().zip(part) {
                     *o = x * k + b;
                 }
+            } else {
+                row[..part.len()].copy_from_slice(part);
             }
-            None => row[..t.len].copy_from_slice(s),
+            row[part.len()..].fill(0.0);
         }
-        row[t.len..].fill(0.0);
+    }
+}
+
+/// Writes the valid columns of row `r` of a panel-major tile (`rows × w`) to `dst` (its valid length),
+/// adding `add` element-wise when given.
+fn unpack_row(tile: &[f32], rows: usize, r: usize, add: Option<&[f32]>, dst: &mut [f32]) {
+    for (p, out) in dst.chunks_mut(PANEL).enumerate() {
+        let src = &tile[(p * rows + r) * PANEL..][..out.len()];
+        match add {
+            Some(x) => {
+                for ((o, &v), &x) in out.iter_mut().zip(src).zip(&x[p * PANEL..]) {
+                    *o = v + x;
+                }
+            }
+            None => out.copy_from_slice(src),
+        }
     }
 }
 
@@ -225,6 +249,7 @@ fn pack(
 #[derive(Default)]
 struct Scratch {
     n: Vec<f32>,
+    xt: Vec<f32>,
     h: Vec<f32>,
     d: Vec<f32>,
     y: Vec<f32>,
@@ -243,7 +268,7 @@ pub(crate) fn forward(
     if d.v == 0 || d.n == 0 {
         return y;
     }
-    let prep = prepare(a, d, p);
+    let prep = prepare(a, d, p, false);
     let cols = tile_cols(d);
     let ptr = OutPtr(y.as_mut_ptr());
     (0..d.n * d.v.div_ceil(cols))
@@ -258,7 +283,7 @@ pub(crate) fn forward(
                     k: d.c,
                     n: t.w,
                 },
-                &prep.w2t,
+                &prep.w2,
                 &s.n,
                 Some(p.b2),
                 &mut s.h,
@@ -271,24 +296,17 @@ pub(crate) fn forward(
                     k: d.rc,
                     n: t.w,
                 },
-                &prep.w3t,
+                &prep.w3,
                 &s.h,
                 Some(p.b3),
                 &mut s.y,
             );
-            for (o, row) in s.y.chunks_exact(t.w).enumerate() {
+            for o in 0..d.co {
                 let off = (t.bn * d.co + o) * d.v + t.j0;
                 // SAFETY: `off + len` is inside row `o` of batch item `bn` of the output; tiles cover disjoint
                 // voxel ranges, so no other task touches these elements.
                 let dst = unsafe { ptr.range(off, t.len) };
-                match residual {
-                    Some(r) => {
-                        for ((o, &v), &x) in dst.iter_mut().zip(row).zip(&r[off..][..t.len]) {
-                            *o = v + x;
-                        }
-                    }
-                    None => dst.copy_from_slice(&row[..t.len]),
-                }
+                unpack_row(&s.y, d.co, o, residual.map(|r| &r[off..][..t.len]), dst);
             }
         });
     y
@@ -298,7 +316,8 @@ pub(crate) fn forward(
 struct Acc {
     w2: Vec<f64>,
     b2: Vec<f64>,
-    w3: Vec<f64>,
+    /// `W̄3ᵀ` (`rc × co`), transposed once at the end.
+    w3t: Vec<f64>,
     b3: Vec<f64>,
 }
 
@@ -307,7 +326,7 @@ impl Acc {
         Self {
             w2: vec![0.0; d.rc * d.c],
             b2: vec![0.0; d.rc],
-            w3: vec![0.0; d.co * d.rc],
+            w3t: vec![0.0; d.rc * d.co],
             b3: vec![0.0; d.co],
         }
     }
@@ -316,7 +335,7 @@ impl Acc {
         for (a, b) in [
             (&mut self.w2, &o.w2),
             (&mut self.b2, &o.b2),
-            (&mut self.w3, &o.w3),
+            (&mut self.w3t, &o.w3t),
             (&mut self.b3, &o.b3),
         ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
@@ -333,7 +352,7 @@ pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> T
     let mut acc = Acc::new(d);
     let (mut ggamma, mut gbeta) = (vec![0.0_f64; d.c], vec![0.0_f64; d.c]);
     if d.v > 0 && d.n > 0 {
-        let prep = prepare(a, d, p);
+        let prep = prepare(a, d, p, true);
         let cols = tile_cols(d);
         let tasks = d.n * d.v.div_ceil(cols);
         let chunks = tasks.min(2 * rayon::current_num_threads()).max(1);
@@ -384,7 +403,13 @@ pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> T
             ggamma[nc % d.c] += sdyx;
         }
     }
-    let params = [&ggamma, &gbeta, &acc.w2, &acc.b2, &acc.w3, &acc.b3]
+    let mut w3 = vec![0.0_f64; d.co * d.rc];
+    for (j, row) in acc.w3t.chunks_exact(d.co.max(1)).enumerate() {
+        for (o, &v) in row.iter().enumerate() {
+            w3[o * d.rc + j] = v;
+        }
+    }
+    let params = [&ggamma, &gbeta, &acc.w2, &acc.b2, &w3, &acc.b3]
         .into_iter()
         .flat_map(|v| v.iter().map(|&x| x as f32))
         .collect();
@@ -407,71 +432,52 @@ fn backward_tile(
     let w = t.w;
     pack(a, d.c, d.v, t, Some((&prep.scale, &prep.shift)), &mut s.n);
     s.h.resize(d.rc * w, 0.0);
-    nn(
-        Nn {
-            m: d.rc,
-            k: d.c,
-            n: w,
-        },
-        &prep.w2t,
-        &s.n,
-        Some(p.b2),
-        &mut s.h,
-    );
+    let expand = Nn {
+        m: d.rc,
+        k: d.c,
+        n: w,
+    };
+    nn(expand, &prep.w2, &s.n, Some(p.b2), &mut s.h);
     s.d.resize(d.rc * w, 0.0);
     gelu_with_grad(&mut s.h, &mut s.d); // h ← g, d ← g'
     pack(gy, d.co, d.v, t, None, &mut s.y);
-    row_sums(&s.y, w, &mut acc.b3);
-    nt(
-        Nt {
-            m: d.co,
-            k: d.rc,
-            n: w,
-        },
-        &s.y,
-        &s.h,
-        &mut acc.w3,
-    );
-    // h ← W3ᵀ ȳ (W3 row-major is the transposed layout of W3ᵀ), then ⊙ g'
-    nn(
-        Nn {
-            m: d.rc,
-            k: d.co,
-            n: w,
-        },
-        p.w3,
-        &s.y,
-        None,
-        &mut s.h,
-    );
+    row_sums(&s.y, d.co, &mut acc.b3);
+    // W̄3ᵀ (rc × co) += g ȳᵀ: the transposed operand is the narrower ȳ.
+    transpose_tile(&s.y, d.co, w, &mut s.xt);
+    let wgrad3 = Nt {
+        m: d.rc,
+        k: d.co,
+        n: w,
+    };
+    nt(wgrad3, &s.h, &s.xt, &mut acc.w3t);
+    // h ← W3ᵀ ȳ, then ⊙ g'
+    let back3 = Nn {
+        m: d.rc,
+        k: d.co,
+        n: w,
+    };
+    nn(back3, &prep.w3t, &s.y, None, &mut s.h);
     s.h.iter_mut().zip(&s.d).for_each(|(h, g)| *h *= g);
-    row_sums(&s.h, w, &mut acc.b2);
-    nt(
-        Nt {
-            m: d.rc,
-            k: d.c,
-            n: w,
-        },
-        &s.h,
-        &s.n,
-        &mut acc.w2,
-    );
-    // n̄ = W2ᵀ h̄ (W2 row-major is the transposed layout of W2ᵀ)
-    nn(
-        Nn {
-            m: d.c,
-            k: d.rc,
-            n: w,
-        },
-        p.w2,
-        &s.h,
-        None,
-        &mut s.n,
-    );
-    for (c, row) in s.n.chunks_exact(w).enumerate() {
+    row_sums(&s.h, d.rc, &mut acc.b2);
+    // W̄2 (rc × c) += h̄ nᵀ
+    transpose_tile(&s.n, d.c, w, &mut s.xt);
+    let wgrad2 = Nt {
+        m: d.rc,
+        k: d.c,
+        n: w,
+    };
+    nt(wgrad2, &s.h, &s.xt, &mut acc.w2);
+    // n̄ = W2ᵀ h̄
+    let back2 = Nn {
+        m: d.c,
+        k: d.rc,
+        n: w,
+    };
+    nn(back2, &prep.w2t, &s.h, None, &mut s.n);
+    for c in 0..d.c {
         let off = (t.bn * d.c + c) * d.v + t.j0;
         // SAFETY: inside row `c` of batch item `bn` of `ga`; tiles are disjoint voxel ranges and each tile is
         // processed by exactly one worker.
-        unsafe { gn.range(off, t.len) }.copy_from_slice(&row[..t.len]);
+        unpack_row(&s.n, d.c, c, None, unsafe { gn.range(off, t.len) });
     }
 }
