@@ -283,8 +283,29 @@ impl MedNextBlock {
     }
 }
 
+impl MedNextBlock {
+    fn fused_tail(&self) -> ops::BlockTail<'_> {
+        ops::BlockTail {
+            gamma: &self.norm.weight,
+            beta: &self.norm.bias,
+            conv2_weight: &self.conv2_w,
+            conv2_bias: &self.conv2_b,
+            conv3_weight: &self.conv3_w,
+            conv3_bias: &self.conv3_b,
+            eps: NORM_EPS,
+        }
+    }
+}
+
 impl Module for MedNextBlock {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if self.is_fused() && self.resample == Resample::None {
+            let dw = ops::DepthwiseStage {
+                weight: &self.conv1_w,
+                bias: &self.conv1_b,
+            };
+            return ops::mednext_block(x, &dw, &self.fused_tail(), self.residual);
+        }
         let y = match self.resample {
             Resample::None => ops::depthwise_conv3d(x, &self.conv1_w, Some(&self.conv1_b), 1)?,
             Resample::Down => ops::depthwise_conv3d(x, &self.conv1_w, Some(&self.conv1_b), 2)?,
@@ -293,16 +314,7 @@ impl Module for MedNextBlock {
             }
         };
         if self.is_fused() {
-            let tail = ops::BlockTail {
-                gamma: &self.norm.weight,
-                beta: &self.norm.bias,
-                conv2_weight: &self.conv2_w,
-                conv2_bias: &self.conv2_b,
-                conv3_weight: &self.conv3_w,
-                conv3_bias: &self.conv3_b,
-                eps: NORM_EPS,
-            };
-            return ops::block_tail(&y, &tail, self.residual.then_some(x));
+            return ops::block_tail(&y, &self.fused_tail(), self.residual.then_some(x));
         }
         let y = self.norm.forward(&y)?;
         let y = ops::conv1x1x1(&y, &self.conv2_w, None, 1)?;

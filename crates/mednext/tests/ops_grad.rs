@@ -409,6 +409,82 @@ fn block_tail_matches_composition() {
     }
 }
 
+/// The whole fused stride-1 block (`ops::mednext_block`) against `depthwise_conv3d` followed by
+/// `block_tail`, forward and every gradient, k = 3 and 5, with and without the residual; a second backward
+/// pass through the same graph (the op's saved depthwise output is gone then and is recomputed) gives the
+/// same gradients.
+#[test]
+fn mednext_block_matches_composition() {
+    let mut rng = Rng::new(12);
+    // (n, c, rc, co, spatial, k, residual)
+    for (n, c, rc, co, sp, k, res) in [
+        (1, 4, 8, 4, [6, 7, 8], 3, true),
+        (2, 6, 12, 6, [5, 5, 5], 5, true),
+        (1, 32, 64, 32, [12, 12, 12], 3, true),
+        (1, 3, 6, 5, [4, 4, 4], 3, false),
+    ] {
+        let v: usize = sp.iter().product();
+        let shape = |ch: usize| vec![n, ch, sp[0], sp[1], sp[2]];
+        let var = |d: Vec<f32>, s: Vec<usize>| Var::from_tensor(&tensor(&d, &s)).unwrap();
+        let vars = [
+            var(rng.vec(n * c * v, 2.0), shape(c)),
+            var(rng.vec(c * k * k * k, 0.5), vec![c, 1, k, k, k]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(rc * c, 0.5), vec![rc, c, 1, 1, 1]),
+            var(rng.vec(rc, 0.5), vec![rc]),
+            var(rng.vec(co * rc, 0.3), vec![co, rc, 1, 1, 1]),
+            var(rng.vec(co, 0.5), vec![co]),
+        ];
+        let t: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let tail = ops::BlockTail {
+            gamma: &t[3],
+            beta: &t[4],
+            conv2_weight: &t[5],
+            conv2_bias: &t[6],
+            conv3_weight: &t[7],
+            conv3_bias: &t[8],
+            eps: 1e-5,
+        };
+        let dw = ops::DepthwiseStage {
+            weight: &t[1],
+            bias: &t[2],
+        };
+        let fused = ops::mednext_block(&t[0], &dw, &tail, res).unwrap();
+        let a = ops::depthwise_conv3d(&t[0], &t[1], Some(&t[2]), 1).unwrap();
+        let reference = ops::block_tail(&a, &tail, res.then_some(&t[0])).unwrap();
+        let case = format!("n {n} c {c} rc {rc} co {co} {sp:?} k {k} res {res}");
+        let d = max_rel(&fused, &reference);
+        let mut report = format!("{case}: y {d:.1e}");
+        assert!(d < TOL, "{case}: forward differs by {d}");
+        let gy = tensor(&rng.vec(n * co * v, 1.0), &shape(co));
+        let loss = (&fused * &gy).unwrap().sum_all().unwrap();
+        let g1 = loss.backward().unwrap();
+        let g1_again = loss.backward().unwrap();
+        let g2 = (&reference * &gy)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let names = ["x", "w1", "b1", "gamma", "beta", "w2", "b2", "w3", "b3"];
+        for (v, name) in vars.iter().zip(names) {
+            let (a, b) = (g1.get(v.as_tensor()), g2.get(v.as_tensor()));
+            let (a, b) = (
+                a.unwrap_or_else(|| panic!("{case}: no fused gradient for {name}")),
+                b.unwrap(),
+            );
+            let d = max_rel(a, b);
+            report += &format!(", g{name} {d:.1e}");
+            assert!(d < 2.0 * TOL, "{case}: gradient wrt {name} differs by {d}");
+            let again = max_rel(g1_again.get(v.as_tensor()).unwrap(), a);
+            assert!(again == 0.0, "{case}: second backward differs for {name} by {again}");
+        }
+        eprintln!("{report}");
+    }
+}
+
 /// `mednext::recompute` on a (fused) MedNeXt block and a down block gives the gradients of the plain
 /// forward pass (the network skips it for fused blocks, so it is checked here directly).
 #[test]

@@ -13,7 +13,7 @@
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 
 use super::block_tail_kernel::{self as kernel, TailDims, TailWeights};
-use super::storage::{check_channels, check_f32_cpu, dims5, slice};
+use super::storage::{check_channels, check_f32_cpu, dims5, slice, Dims5};
 
 /// The parameters of a fused block tail ([`block_tail`]), PyTorch shapes.
 #[derive(Debug, Clone, Copy)]
@@ -71,56 +71,13 @@ pub struct BlockTail<'a> {
 /// ```
 pub fn block_tail(a: &Tensor, p: &BlockTail, residual: Option<&Tensor>) -> Result<Tensor> {
     const OP: &str = "block_tail";
-    for (name, t) in [
-        ("a", a),
-        ("gamma", p.gamma),
-        ("beta", p.beta),
-        ("conv2_weight", p.conv2_weight),
-        ("conv2_bias", p.conv2_bias),
-        ("conv3_weight", p.conv3_weight),
-        ("conv3_bias", p.conv3_bias),
-    ] {
-        check_f32_cpu(OP, name, t)?;
-    }
+    check_f32_cpu(OP, "a", a)?;
     let [n, c, d, h, w] = dims5(OP, "a", a.shape())?;
-    let w2 = dims5(OP, "conv2_weight", p.conv2_weight.shape())?;
-    let w3 = dims5(OP, "conv3_weight", p.conv3_weight.shape())?;
-    let (rc, co) = (w2[0], w3[0]);
-    if w2[1..] != [c, 1, 1, 1] {
-        bail!("{OP}: `conv2_weight` must be (rC, C = {c}, 1, 1, 1), got {w2:?}");
-    }
-    if w3[1..] != [rc, 1, 1, 1] {
-        bail!("{OP}: `conv3_weight` must be (C_out, rC = {rc}, 1, 1, 1), got {w3:?}");
-    }
-    check_channels(OP, "gamma", p.gamma, c)?;
-    check_channels(OP, "beta", p.beta, c)?;
-    check_channels(OP, "conv2_bias", p.conv2_bias, rc)?;
-    check_channels(OP, "conv3_bias", p.conv3_bias, co)?;
-    if !(p.eps >= 0.0 && p.eps.is_finite()) {
-        bail!("{OP}: eps must be finite and ≥ 0, got {}", p.eps);
-    }
-    let hook = Tensor::cat(
-        &[
-            p.gamma,
-            p.beta,
-            p.conv2_weight,
-            p.conv2_bias,
-            p.conv3_weight,
-            p.conv3_bias,
-        ]
-        .map(|t| t.flatten_all())
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?,
-        0,
-    )?;
+    let dims = tail_dims(OP, [n, c, d, h, w], p)?;
+    let hook = Tensor::cat(&flat_params(p)?, 0)?;
+    let co = dims.co;
     let node = TailOp {
-        dims: TailDims {
-            n,
-            c,
-            rc,
-            co,
-            v: d * h * w,
-        },
+        dims,
         out_shape: [n, co, d, h, w],
         eps: p.eps,
     };
@@ -139,6 +96,62 @@ pub fn block_tail(a: &Tensor, p: &BlockTail, residual: Option<&Tensor>) -> Resul
         }
         None => a.apply_op2(&hook, node),
     }
+}
+
+/// Checks the tail parameters against the depthwise output's shape `a` and returns the kernel sizes.
+///
+/// # Errors
+/// When a parameter is not f32 on the CPU, has the wrong shape, or `eps` is negative or not finite.
+pub(crate) fn tail_dims(op: &str, a: Dims5, p: &BlockTail) -> Result<TailDims> {
+    for (name, t) in [
+        ("gamma", p.gamma),
+        ("beta", p.beta),
+        ("conv2_weight", p.conv2_weight),
+        ("conv2_bias", p.conv2_bias),
+        ("conv3_weight", p.conv3_weight),
+        ("conv3_bias", p.conv3_bias),
+    ] {
+        check_f32_cpu(op, name, t)?;
+    }
+    let [n, c, d, h, w] = a;
+    let w2 = dims5(op, "conv2_weight", p.conv2_weight.shape())?;
+    let w3 = dims5(op, "conv3_weight", p.conv3_weight.shape())?;
+    let (rc, co) = (w2[0], w3[0]);
+    if w2[1..] != [c, 1, 1, 1] {
+        bail!("{op}: `conv2_weight` must be (rC, C = {c}, 1, 1, 1), got {w2:?}");
+    }
+    if w3[1..] != [rc, 1, 1, 1] {
+        bail!("{op}: `conv3_weight` must be (C_out, rC = {rc}, 1, 1, 1), got {w3:?}");
+    }
+    check_channels(op, "gamma", p.gamma, c)?;
+    check_channels(op, "beta", p.beta, c)?;
+    check_channels(op, "conv2_bias", p.conv2_bias, rc)?;
+    check_channels(op, "conv3_bias", p.conv3_bias, co)?;
+    if !(p.eps >= 0.0 && p.eps.is_finite()) {
+        bail!("{op}: eps must be finite and ≥ 0, got {}", p.eps);
+    }
+    Ok(TailDims {
+        n,
+        c,
+        rc,
+        co,
+        v: d * h * w,
+    })
+}
+
+/// The tail parameters flattened in the hook order `[γ, β, W2, b2, W3, b3]`.
+pub(crate) fn flat_params(p: &BlockTail) -> Result<Vec<Tensor>> {
+    [
+        p.gamma,
+        p.beta,
+        p.conv2_weight,
+        p.conv2_bias,
+        p.conv3_weight,
+        p.conv3_bias,
+    ]
+    .map(|t| t.flatten_all())
+    .into_iter()
+    .collect()
 }
 
 /// The autograd node `(a, hook[, residual])`.
