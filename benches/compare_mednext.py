@@ -31,6 +31,12 @@ Reproduce (from the repository root):
     .venv/bin/python benches/compare_mednext.py --cases infer_k5_128 --repeats 3
     .venv/bin/python benches/compare_mednext.py --cases infer_k5_128 infer_k3_128 train_k5_64_ckpt \\
         train_k3_64_ckpt train_k3_64_nockpt --rounds 2
+
+Allocator: the Rust binary calls ``mednext::retain_freed_memory()`` (glibc keeps freed blocks of 32 MiB and more
+for reuse instead of unmapping them; the repository's ``train``/``predict`` examples do the same), PyTorch runs
+with glibc's defaults. ``--torch-retain-freed-memory`` gives PyTorch the same setting (through glibc's
+``MALLOC_MMAP_MAX_``/``MALLOC_TRIM_THRESHOLD_``) and ``--rust-default-allocator`` takes it from the Rust side,
+so both combinations can be reported.
 """
 
 import argparse
@@ -51,6 +57,8 @@ CASES = {
     "train_k3_64_ckpt": dict(mode="train", kernel=3, size=64, checkpointing="on"),
     "train_k3_64_nockpt": dict(mode="train", kernel=3, size=64, checkpointing="off"),
 }
+# glibc tunables equivalent to `mednext::retain_freed_memory()` (mallopt M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 2^31-1).
+MALLOC_RETAIN = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647"}
 DS_WEIGHTS = [8 / 15, 4 / 15, 2 / 15, 1 / 15, 0.0]
 
 
@@ -158,6 +166,10 @@ def main():
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--checkpointing", help=argparse.SUPPRESS)
     ap.add_argument("--exchange", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-retain-freed-memory", action="store_true",
+                    help="run PyTorch with the allocator setting of mednext::retain_freed_memory (glibc env vars)")
+    ap.add_argument("--rust-default-allocator", action="store_true",
+                    help="run the Rust binary with glibc's default allocator settings")
     ap.add_argument("--mednext-repo", help="time the original repository's MedNeXt (path to a checkout)")
     a = ap.parse_args()
     if a.worker:
@@ -175,6 +187,10 @@ def main():
         sys.exit(f"{a.rust_bin} missing: cargo build --release --example mednext_bench")
     print("load before:", os.getloadavg())
     env = dict(os.environ, RAYON_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    torch_env = dict(env, **(MALLOC_RETAIN if a.torch_retain_freed_memory else {}))
+    rust_flags = ["--default-allocator"] if a.rust_default_allocator else []
+    print(f"allocator: PyTorch {'retain (' + str(MALLOC_RETAIN) + ')' if a.torch_retain_freed_memory else 'glibc default'},"
+          f" candle {'glibc default' if a.rust_default_allocator else 'mednext::retain_freed_memory()'}")
     results = {name: {"torch": [], "rust": [], "diff": [], "ratio": []} for name in a.cases}
     for rnd in range(a.rounds):
         # interleaved: PyTorch then candle for each case, the whole list once per round
@@ -192,13 +208,13 @@ def main():
                     extra = ["--exchange", xdir] if share else []
                     if a.mednext_repo:
                         extra += ["--mednext-repo", a.mednext_repo]
-                    t = run_child([sys.executable, __file__, "--worker"] + common + extra, env)
+                    t = run_child([sys.executable, __file__, "--worker"] + common + extra, torch_env)
                     res["torch"].append(t)
                     print(f"{name} torch : {t[0]['median_s']:.2f} s, peak RSS {t[1]:.0f} MB", flush=True)
                 if not a.skip_rust:
                     extra = ["--weights", f"{xdir}/weights.safetensors", "--output",
                              f"{xdir}/rust_out.safetensors"] if share else []
-                    r = run_child([a.rust_bin] + common + extra, env)
+                    r = run_child([a.rust_bin] + common + extra + rust_flags, env)
                     res["rust"].append(r)
                     print(f"{name} candle: {r[0]['median_s']:.2f} s, peak RSS {r[1]:.0f} MB", flush=True)
                     if share:

@@ -3,6 +3,7 @@
 //! ```text
 //! mednext_bench --mode infer --preset M --kernel 5 [--in-channels 3 --classes 2] --size 128 [--repeats 1]
 //! mednext_bench --mode train --preset M --kernel 3 --size 64 --checkpointing on|off [--repeats 1]
+//! ... [--default-allocator]
 //! ```
 //!
 //! `infer`: `forward_logits` (eval, no deep supervision: nnU-Net's `do_ds = False`) on a 1×C×S³ input with
@@ -17,7 +18,9 @@
 //! Weights come from `mednext::new_trainable` (seed 0), the input is a deterministic smooth pattern: timings
 //! do not depend on values. Output: `{"mode", "preset", "kernel", "size", "checkpointing", "seconds": [...],
 //! "median_s", "parameters"}`. Reference implementation timed by the script: the original MedNeXt
-//! (`tools/golden/mednext_reference.py`, checked against the original's fixtures).
+//! (`tools/golden/mednext_reference.py`, checked against the original's fixtures). The binary first calls
+//! `mednext::retain_freed_memory()` (glibc keeps freed 32 MiB tensors for reuse instead of unmapping them), as
+//! the `train`/`predict` examples do; `--default-allocator` skips that.
 
 use std::time::Instant;
 
@@ -61,6 +64,9 @@ struct Args {
     checkpointing: Switch,
     #[arg(long, default_value_t = 1)]
     repeats: usize,
+    /// Keep glibc's default allocator settings (skip `mednext::retain_freed_memory`).
+    #[arg(long)]
+    default_allocator: bool,
     /// Inference only: weights (original key names) instead of a seeded initialisation, e.g. the PyTorch
     /// side's state dict, so that the outputs can be compared.
     #[arg(long)]
@@ -108,6 +114,9 @@ fn median(v: &[f64]) -> f64 {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if !args.default_allocator {
+        mednext::retain_freed_memory();
+    }
     if args.repeats == 0 || args.size % 16 != 0 {
         bail!("--repeats must be >= 1 and --size a multiple of 16");
     }

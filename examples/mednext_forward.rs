@@ -57,6 +57,8 @@ fn parse_preset(s: &str) -> std::result::Result<Preset, String> {
 }
 
 fn main() -> Result<()> {
+    // Large tensors are reused instead of being mapped fresh from the kernel each time (mednext docs).
+    mednext::retain_freed_memory();
     let args = Args::parse();
     let cfg = match (&args.config, args.preset) {
         (Some(path), _) => MedNextConfig::from_json_file(path)?,

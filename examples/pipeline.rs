@@ -44,6 +44,8 @@ struct Args {
 }
 
 fn main() {
+    // Large tensors are reused instead of being mapped fresh from the kernel each time (mednext docs).
+    mednext::retain_freed_memory();
     let args = Args::parse();
     let result = (|| -> anyhow::Result<()> {
         let config = PipelineConfig {

@@ -318,6 +318,8 @@ fn say(bar: &ProgressBar, line: String) {
 }
 
 fn main() -> Result<()> {
+    // Large tensors are reused instead of being mapped fresh from the kernel each time (mednext docs).
+    mednext::retain_freed_memory();
     let args = Args::parse();
     let plans_path = find_plans(&args)?;
     let plans = Plans::load(&plans_path)?;

@@ -314,6 +314,8 @@ fn write_synthetic(dir: &Path, n: usize, patch: Option<&Vec<usize>>) -> Result<(
 }
 
 fn main() -> Result<()> {
+    // Large tensors are reused instead of being mapped fresh from the kernel each time (mednext docs).
+    mednext::retain_freed_memory();
     let args = Args::parse();
     let device = device(args.device)?;
     if let (Some(n), Some(dir)) = (args.synthetic, &args.preprocessed) {

@@ -304,7 +304,7 @@ impl Module for MedNextBlock {
                 weight: &self.conv1_w,
                 bias: &self.conv1_b,
             };
-            return ops::mednext_block(x, &dw, &self.fused_tail(), self.residual);
+            return ops::fused_block(x, &dw, &self.fused_tail(), self.residual);
         }
         let y = match self.resample {
             Resample::None => ops::depthwise_conv3d(x, &self.conv1_w, Some(&self.conv1_b), 1)?,

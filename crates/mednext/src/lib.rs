@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod allocator;
 mod error;
 // -- modules (keep one `mod`/`pub mod` per line) --
 mod block;
@@ -41,6 +42,7 @@ pub mod ops;
 pub mod train;
 mod weights;
 
+pub use allocator::retain_freed_memory;
 pub use error::{Error, Result};
 // -- re-exports (keep one `pub use` per line) --
 pub use block::{down_block, mednext_block, out_block, up_block};

@@ -409,12 +409,12 @@ fn block_tail_matches_composition() {
     }
 }
 
-/// The whole fused stride-1 block (`ops::mednext_block`) against `depthwise_conv3d` followed by
+/// The whole fused stride-1 block (`ops::fused_block`) against `depthwise_conv3d` followed by
 /// `block_tail`, forward and every gradient, k = 3 and 5, with and without the residual; a second backward
 /// pass through the same graph (the op's saved depthwise output is gone then and is recomputed) gives the
 /// same gradients.
 #[test]
-fn mednext_block_matches_composition() {
+fn fused_block_matches_composition() {
     let mut rng = Rng::new(12);
     // (n, c, rc, co, spatial, k, residual)
     for (n, c, rc, co, sp, k, res) in [
@@ -451,7 +451,7 @@ fn mednext_block_matches_composition() {
             weight: &t[1],
             bias: &t[2],
         };
-        let fused = ops::mednext_block(&t[0], &dw, &tail, res).unwrap();
+        let fused = ops::fused_block(&t[0], &dw, &tail, res).unwrap();
         let a = ops::depthwise_conv3d(&t[0], &t[1], Some(&t[2]), 1).unwrap();
         let reference = ops::block_tail(&a, &tail, res.then_some(&t[0])).unwrap();
         let case = format!("n {n} c {c} rc {rc} co {co} {sp:?} k {k} res {res}");

@@ -59,7 +59,7 @@ pub struct DepthwiseStage<'a> {
 /// ```
 /// # fn main() -> candle_core::Result<()> {
 /// use candle_core::{DType, Device, Tensor};
-/// use mednext::ops::{mednext_block, BlockTail, DepthwiseStage};
+/// use mednext::ops::{fused_block, BlockTail, DepthwiseStage};
 /// let dev = Device::Cpu;
 /// let x = Tensor::arange(0f32, 16.0, &dev)?.reshape((1, 2, 2, 2, 2))?;
 /// let (w1, b1) = (Tensor::zeros((2, 1, 3, 3, 3), DType::F32, &dev)?, Tensor::zeros(2, DType::F32, &dev)?);
@@ -70,18 +70,18 @@ pub struct DepthwiseStage<'a> {
 /// let b3 = Tensor::new(&[1f32, -1.0], &dev)?;
 /// let tail = BlockTail { gamma: &g, beta: &b, conv2_weight: &w2, conv2_bias: &b2, conv3_weight: &w3,
 ///                        conv3_bias: &b3, eps: 1e-5 };
-/// let y = mednext_block(&x, &DepthwiseStage { weight: &w1, bias: &b1 }, &tail, true)?; // W3 = 0: x + b3
+/// let y = fused_block(&x, &DepthwiseStage { weight: &w1, bias: &b1 }, &tail, true)?; // W3 = 0: x + b3
 /// assert_eq!(y.flatten_all()?.to_vec1::<f32>()?[..2], [1.0, 2.0]);
 /// # Ok(())
 /// # }
 /// ```
-pub fn mednext_block(
+pub fn fused_block(
     x: &Tensor,
     dw: &DepthwiseStage,
     tail: &BlockTail,
     residual: bool,
 ) -> Result<Tensor> {
-    const OP: &str = "mednext_block";
+    const OP: &str = "fused_block";
     check_f32_cpu(OP, "x", x)?;
     check_f32_cpu(OP, "conv1_weight", dw.weight)?;
     check_f32_cpu(OP, "conv1_bias", dw.bias)?;
