@@ -1,6 +1,8 @@
 //! Criterion benches of the `mednext::ops` kernels at MedNeXt-M sizes (64³ patches): depthwise conv k5
 //! (C = 32) forward and forward + backward, the stride-2 and transposed variants, the 1×1×1 expansion
-//! (32 → 128), GroupNorm (C = 32) and GELU on the expanded tensor (C = 128). Side-by-side PyTorch timings:
+//! (32 → 128), GroupNorm (C = 32), GELU on the expanded tensor (C = 128), and the fused stride-1 block
+//! (`ops::fused_block`, k3) at the sizes of MedNeXt-M's levels 0 and 2 for a 64³ patch (its 1×1×1 tile
+//! products dominate a training step). Side-by-side PyTorch timings:
 //! `benches/compare_mednext_ops.py` at the repository root.
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -104,9 +106,50 @@ fn pointwise_norm_gelu(c: &mut Criterion) {
     });
 }
 
+fn fused_block(c: &mut Criterion) {
+    // (channels, expansion ratio, edge): MedNeXt-M level 0 and level 2 of a 64³ patch.
+    for (ch, r, s) in [(32, 2, 64), (128, 4, 16)] {
+        let x = data(&[1, ch, s, s, s], 1.0);
+        let w1 = data(&[ch, 1, 3, 3, 3], 0.2);
+        let (b1, beta) = (zeros(ch), zeros(ch));
+        let gamma = Var::from_tensor(&Tensor::ones(ch, DType::F32, &Device::Cpu).unwrap()).unwrap();
+        let w2 = data(&[r * ch, ch, 1, 1, 1], 0.1);
+        let b2 = zeros(r * ch);
+        let w3 = data(&[ch, r * ch, 1, 1, 1], 0.1);
+        let b3 = zeros(ch);
+        let tail = ops::BlockTail {
+            gamma: gamma.as_tensor(),
+            beta: beta.as_tensor(),
+            conv2_weight: w2.as_tensor(),
+            conv2_bias: b2.as_tensor(),
+            conv3_weight: w3.as_tensor(),
+            conv3_bias: b3.as_tensor(),
+            eps: 1e-5,
+        };
+        let dw = ops::DepthwiseStage {
+            weight: w1.as_tensor(),
+            bias: b1.as_tensor(),
+        };
+        let x = x.as_tensor();
+        c.bench_function(&format!("fused_block (1,{ch},{s}³) r{r} k3 fwd"), |bench| {
+            bench.iter(|| ops::fused_block(x, &dw, &tail, true).unwrap())
+        });
+        c.bench_function(&format!("fused_block (1,{ch},{s}³) r{r} k3 fwd+bwd"), |bench| {
+            bench.iter(|| {
+                ops::fused_block(x, &dw, &tail, true)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap()
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = depthwise, pointwise_norm_gelu
+    targets = depthwise, pointwise_norm_gelu, fused_block
 }
 criterion_main!(benches);

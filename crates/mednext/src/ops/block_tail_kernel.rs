@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use super::gelu::{gelu_inplace, gelu_with_grad};
 use super::norm::mean_rstd;
+use super::storage::zeroed;
 use super::tile_gemm::{nn, nt, row_sums, transpose_tile, Nn, Nt, PackedRows, PANEL, TILE_ALIGN};
 
 /// Target size (floats) of the largest tile (`max(r·C, C_out) × T`): ≈ 256 KB, so that the 4–5 tiles of a
@@ -264,7 +265,7 @@ pub(crate) fn forward(
     p: &TailWeights,
     residual: Option<&[f32]>,
 ) -> Vec<f32> {
-    let mut y = vec![0.0_f32; d.n * d.co * d.v];
+    let mut y = zeroed(d.n * d.co * d.v);
     if d.v == 0 || d.n == 0 {
         return y;
     }
@@ -332,12 +333,10 @@ impl Acc {
     }
 
     fn add(mut self, o: &Self) -> Self {
-        for (a, b) in [
-            (&mut self.w2, &o.w2),
-            (&mut self.b2, &o.b2),
-            (&mut self.w3t, &o.w3t),
-            (&mut self.b3, &o.b3),
-        ] {
+        for (a, b) in [(&mut self.w2, &o.w2), (&mut self.w3t, &o.w3t)] {
+            a.par_iter_mut().zip(b.par_iter()).for_each(|(x, y)| *x += y);
+        }
+        for (a, b) in [(&mut self.b2, &o.b2), (&mut self.b3, &o.b3)] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
         self
@@ -348,8 +347,8 @@ impl Acc {
 /// parameter gradients (the residual's gradient is `gy` itself).
 #[must_use]
 pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> TailGrads {
-    let mut ga = vec![0.0_f32; d.n * d.c * d.v];
-    let mut acc = Acc::new(d);
+    let mut ga = zeroed(d.n * d.c * d.v);
+    let mut acc: Option<Acc> = None;
     let (mut ggamma, mut gbeta) = (vec![0.0_f64; d.c], vec![0.0_f64; d.c]);
     if d.v > 0 && d.n > 0 {
         let prep = prepare(a, d, p, true);
@@ -368,8 +367,11 @@ pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> T
                 acc
             })
             .collect();
-        for part in &partial {
-            acc = acc.add(part);
+        for part in partial {
+            acc = Some(match acc {
+                None => part,
+                Some(a) => a.add(&part),
+            });
         }
         // GroupNorm backward per (n, c) plane, in place: ga holds n̄ on entry.
         let sums: Vec<(f64, f64)> = ga
@@ -403,16 +405,32 @@ pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> T
             ggamma[nc % d.c] += sdyx;
         }
     }
-    let mut w3 = vec![0.0_f64; d.co * d.rc];
-    for (j, row) in acc.w3t.chunks_exact(d.co.max(1)).enumerate() {
-        for (o, &v) in row.iter().enumerate() {
-            w3[o * d.rc + j] = v;
-        }
+    let acc = acc.unwrap_or_else(|| Acc::new(d));
+    // Flat `[γ̄, β̄, W̄2, b̄2, W̄3, b̄3]` in f32; the large blocks converted (and W̄3 transposed) in parallel.
+    let mut params = zeroed(param_len(d));
+    let (g_gamma, rest) = params.split_at_mut(d.c);
+    let (g_beta, rest) = rest.split_at_mut(d.c);
+    let (g_w2, rest) = rest.split_at_mut(d.rc * d.c);
+    let (g_b2, rest) = rest.split_at_mut(d.rc);
+    let (g_w3, g_b3) = rest.split_at_mut(d.co * d.rc);
+    for (dst, src) in [
+        (g_gamma, &ggamma),
+        (g_beta, &gbeta),
+        (g_b2, &acc.b2),
+        (g_b3, &acc.b3),
+    ] {
+        dst.iter_mut().zip(src).for_each(|(o, &v)| *o = v as f32);
     }
-    let params = [&ggamma, &gbeta, &acc.w2, &acc.b2, &w3, &acc.b3]
-        .into_iter()
-        .flat_map(|v| v.iter().map(|&x| x as f32))
-        .collect();
+    g_w2.par_iter_mut()
+        .zip(acc.w2.par_iter())
+        .for_each(|(o, &v)| *o = v as f32);
+    if d.rc > 0 {
+        g_w3.par_chunks_mut(d.rc).enumerate().for_each(|(o, row)| {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = acc.w3t[j * d.co + o] as f32;
+            }
+        });
+    }
     TailGrads { a: ga, params }
 }
 

@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 use super::simd::{multiversion, MulAdd};
-use super::storage::Dims5;
+use super::storage::{zeroed, Dims5};
 
 /// Output rows are computed in chunks of at most this many columns; scratch rows are rounded up to it.
 const MAX_BLOCK: usize = 64;
@@ -121,10 +121,14 @@ impl Corr {
         self.dp * self.hp * self.row
     }
 
-    /// Zero `plane` and copy the source plane into it.
+    /// Copies the source plane into `plane`, zero-padded. `plane` must be empty or have been filled with
+    /// this same geometry before: the positions written depend only on the geometry, so the padding is
+    /// still zero then and only the source positions are rewritten.
     fn fill(&self, src: &[f32], plane: &mut Vec<f32>) {
-        plane.clear();
-        plane.resize(self.plane_len(), 0.0);
+        if plane.len() != self.plane_len() {
+            plane.clear();
+            plane.resize(self.plane_len(), 0.0);
+        }
         let [sd, sh, sw] = self.src;
         for d in 0..sd {
             for h in 0..sh {
@@ -398,7 +402,7 @@ fn correlate(src: &[f32], src_dims: Dims5, g: &Corr, w: &[f32], bias: Option<&[f
     let src_plane: usize = src_dims[2..].iter().product();
     let out_plane: usize = g.out.iter().product();
     let k3 = g.k * g.k * g.k;
-    let mut out = vec![0.0_f32; n * c * out_plane];
+    let mut out = zeroed(n * c * out_plane);
     if out_plane == 0 {
         return out;
     }

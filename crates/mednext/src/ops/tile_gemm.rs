@@ -20,6 +20,8 @@
 //! high-performance matrix multiplication", ACM TOMS 34(3), 2008), written for these shapes (m, k ≤ a few
 //! thousand, n a tile of a few hundred voxels).
 
+use rayon::prelude::*;
+
 use super::simd::{multiversion, MulAdd};
 
 /// Columns per panel of a tile (two AVX-512 vectors); tile widths are multiples of it.
@@ -40,15 +42,19 @@ pub(crate) struct PackedRows {
 }
 
 impl PackedRows {
-    fn pack(m: usize, k: usize, at: impl Fn(usize, usize) -> f32) -> Self {
+    fn pack(m: usize, k: usize, at: impl Fn(usize, usize) -> f32 + Sync) -> Self {
         let blocks = m.div_ceil(MR);
         let mut data = vec![0.0_f32; blocks * k * MR];
-        for (b, block) in data.chunks_exact_mut(k * MR).enumerate() {
-            for (i, row) in block.chunks_exact_mut(MR).enumerate() {
-                for (r, v) in row.iter_mut().enumerate().take(m - b * MR) {
-                    *v = at(b * MR + r, i);
-                }
-            }
+        if k > 0 {
+            data.par_chunks_exact_mut(k * MR)
+                .enumerate()
+                .for_each(|(b, block)| {
+                    for (i, row) in block.chunks_exact_mut(MR).enumerate() {
+                        for (r, v) in row.iter_mut().enumerate().take(m - b * MR) {
+                            *v = at(b * MR + r, i);
+                        }
+                    }
+                });
         }
         Self { m, k, data }
     }
@@ -188,8 +194,14 @@ pub(crate) struct Nt {
 /// `xt[(b·n + j)·PANEL + q] = x(b·PANEL + q, j)`, zero past row `k`.
 pub(crate) fn transpose_tile(x: &[f32], k: usize, n: usize, xt: &mut Vec<f32>) {
     let blocks = k.div_ceil(PANEL);
-    xt.clear();
     xt.resize(blocks * n * PANEL, 0.0);
+    let valid_last = k - (blocks.max(1) - 1) * PANEL;
+    if blocks > 0 && valid_last < PANEL {
+        // rows past `k` of the last block: zero (every other element is overwritten below)
+        for row in xt[(blocks - 1) * n * PANEL..].chunks_exact_mut(PANEL) {
+            row[valid_last..].fill(0.0);
+        }
+    }
     for (p, xp) in x.chunks_exact(k * PANEL).take(n / PANEL).enumerate() {
         for b in 0..blocks {
             let dst = &mut xt[(b * n + p * PANEL) * PANEL..][..PANEL * PANEL];
@@ -378,50 +390,6 @@ mod tests {
         for o in 0..m {
             let e = 1.0 + a[o * n..][..n].iter().map(|&v| f64::from(v)).sum::<f64>();
             assert!((s[o] - e).abs() < 1e-5);
-        }
-    }
-}
-
-#[cfg(test)]
-mod speed {
-    use super::*;
-    use std::time::Instant;
-
-    fn data(len: usize) -> Vec<f32> {
-        (0..len).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect()
-    }
-
-    #[test]
-    #[ignore]
-    fn tile_speed() {
-        for (c, rc, n) in [(32, 64, 1024), (64, 192, 320), (128, 512, 128), (256, 1024, 64)] {
-            for (m, k) in [(rc, c), (c, rc)] {
-                let w = data(k * m);
-                let pw = PackedRows::from_rows(&w, m, k);
-                let x = data(k * n);
-                let mut y = vec![0.0; m * n];
-                let reps = (2e9 / (2.0 * (m * k * n) as f64)) as usize;
-                let t = Instant::now();
-                for _ in 0..reps {
-                    nn(Nn { m, k, n }, &pw, &x, None, &mut y);
-                }
-                let ours = 2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9;
-                let a = data(m * n);
-                let mut g = vec![0.0f64; m * k];
-                let mut xt = Vec::new();
-                let t = Instant::now();
-                for _ in 0..reps {
-                    transpose_tile(&x, k, n, &mut xt);
-                }
-                let tr = t.elapsed().as_secs_f64() / reps as f64 * 1e6;
-                let t = Instant::now();
-                for _ in 0..reps {
-                    nt(Nt { m, k, n }, &a, &xt, &mut g);
-                }
-                let ours_nt = 2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9;
-                let nn_us = 2.0 * (m * k * n) as f64 / ours / 1e3;
-                println!("m {m:5} k {k:5} n {n:5}: nn {ours:6.1} | nt {ours_nt:6.1} GF/s | transpose {tr:.1} us vs nn {nn_us:.1} us");
-            }
         }
     }
 }
