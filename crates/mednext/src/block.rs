@@ -297,14 +297,24 @@ impl MedNextBlock {
     }
 }
 
-impl Module for MedNextBlock {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        if self.is_fused() && self.resample == Resample::None {
-            let dw = ops::DepthwiseStage {
+impl MedNextBlock {
+    /// The block as one [`ops::fused_block`] (a fused stride-1 block), else `None`.
+    pub(crate) fn as_fused(&self) -> Option<ops::FusedBlock<'_>> {
+        (self.is_fused() && self.resample == Resample::None).then(|| ops::FusedBlock {
+            dw: ops::DepthwiseStage {
                 weight: &self.conv1_w,
                 bias: &self.conv1_b,
-            };
-            return ops::fused_block(x, &dw, &self.fused_tail(), self.residual);
+            },
+            tail: self.fused_tail(),
+            residual: self.residual,
+        })
+    }
+}
+
+impl Module for MedNextBlock {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if let Some(f) = self.as_fused() {
+            return ops::fused_block(x, &f.dw, &f.tail, f.residual);
         }
         let y = match self.resample {
             Resample::None => ops::depthwise_conv3d(x, &self.conv1_w, Some(&self.conv1_b), 1)?,

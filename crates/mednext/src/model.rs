@@ -230,6 +230,16 @@ impl MedNext {
     }
 
     fn run_stage(&self, blocks: &[MedNextBlock], mut x: Tensor) -> candle_core::Result<Tensor> {
+        // When gradients are tracked, a stage of fused blocks runs as one op (the gradient flows between its
+        // blocks in place, without a graph node per block). Without gradients, block by block: the caller
+        // then frees each block's input as soon as the next block has run (the stage op would hold it).
+        let fused: Option<Vec<_>> = blocks.iter().map(MedNextBlock::as_fused).collect();
+        if let Some(fused) = fused.filter(|f| !f.is_empty()) {
+            let tracked = x.track_op() || fused.iter().any(|f| f.dw.weight.track_op());
+            if tracked {
+                return crate::ops::fused_stage(&x, &fused);
+            }
+        }
         for b in blocks {
             x = self.run(b, &x)?;
         }

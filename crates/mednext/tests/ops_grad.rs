@@ -485,6 +485,84 @@ fn fused_block_matches_composition() {
     }
 }
 
+/// A fused stage (`ops::fused_stage`, three blocks, k 3 and 5 mixed, the last without residual and with
+/// C_out ≠ C) against the same blocks applied one by one with `ops::fused_block`: forward and every
+/// gradient equal, and a second backward pass (saved tensors gone, recomputed) gives the same gradients.
+#[test]
+fn fused_stage_matches_blocks() {
+    let mut rng = Rng::new(13);
+    let (n, c, sp) = (2, 6, [5, 6, 7]);
+    let v: usize = sp.iter().product();
+    let var = |d: Vec<f32>, s: Vec<usize>| Var::from_tensor(&tensor(&d, &s)).unwrap();
+    let x = var(rng.vec(n * c * v, 2.0), vec![n, c, sp[0], sp[1], sp[2]]);
+    // per block: k, rc, co, residual
+    let spec = [(3, 12, c, true), (5, 18, c, true), (3, 12, 4, false)];
+    let mut params: Vec<Vec<Var>> = Vec::new();
+    for &(k, rc, co, _) in &spec {
+        params.push(vec![
+            var(rng.vec(c * k * k * k, 0.4), vec![c, 1, k, k, k]),
+            var(rng.vec(c, 0.5), vec![c]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(c, 1.0), vec![c]),
+            var(rng.vec(rc * c, 0.5), vec![rc, c, 1, 1, 1]),
+            var(rng.vec(rc, 0.5), vec![rc]),
+            var(rng.vec(co * rc, 0.3), vec![co, rc, 1, 1, 1]),
+            var(rng.vec(co, 0.5), vec![co]),
+        ]);
+    }
+    let blocks: Vec<ops::FusedBlock> = params
+        .iter()
+        .zip(&spec)
+        .map(|(p, &(.., res))| ops::FusedBlock {
+            dw: ops::DepthwiseStage {
+                weight: p[0].as_tensor(),
+                bias: p[1].as_tensor(),
+            },
+            tail: ops::BlockTail {
+                gamma: p[2].as_tensor(),
+                beta: p[3].as_tensor(),
+                conv2_weight: p[4].as_tensor(),
+                conv2_bias: p[5].as_tensor(),
+                conv3_weight: p[6].as_tensor(),
+                conv3_bias: p[7].as_tensor(),
+                eps: 1e-5,
+            },
+            residual: res,
+        })
+        .collect();
+    let stage = ops::fused_stage(x.as_tensor(), &blocks).unwrap();
+    let mut one_by_one = x.as_tensor().clone();
+    for b in &blocks {
+        one_by_one = ops::fused_block(&one_by_one, &b.dw, &b.tail, b.residual).unwrap();
+    }
+    assert_eq!(stage.dims(), &[n, 4, sp[0], sp[1], sp[2]]);
+    assert_eq!(max_rel(&stage, &one_by_one), 0.0, "forward");
+    let gy = tensor(&rng.vec(n * 4 * v, 1.0), stage.dims());
+    let loss = (&stage * &gy).unwrap().sum_all().unwrap();
+    let g1 = loss.backward().unwrap();
+    let g1_again = loss.backward().unwrap();
+    let g2 = (&one_by_one * &gy)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let all: Vec<&Var> = std::iter::once(&x).chain(params.iter().flatten()).collect();
+    for (i, v) in all.iter().enumerate() {
+        let (a, b) = (
+            g1.get(v.as_tensor()).expect("stage gradient"),
+            g2.get(v.as_tensor()).expect("block gradient"),
+        );
+        let d = max_rel(a, b);
+        assert!(d < 2.0 * TOL, "gradient {i} differs by {d}");
+        assert_eq!(max_rel(g1_again.get(v.as_tensor()).unwrap(), a), 0.0, "second backward, gradient {i}");
+    }
+    // a stage with a block that does not fit the running channel count names the block
+    let bad = [blocks[2], blocks[0]];
+    let err = ops::fused_stage(x.as_tensor(), &bad).unwrap_err().to_string();
+    assert!(err.contains("block 1"), "{err}");
+}
+
 /// `mednext::recompute` on a (fused) MedNeXt block and a down block gives the gradients of the plain
 /// forward pass (the network skips it for fused blocks, so it is checked here directly).
 #[test]

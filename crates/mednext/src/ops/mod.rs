@@ -11,6 +11,7 @@
 //! | [`bias_gelu`] | `GELU()(x + b[c])` |
 //! | [`block_tail`] | `conv3(GELU(conv2(GroupNorm(C, C)(a)))) [+ x]` of a MedNeXt block, fused |
 //! | [`fused_block`] | the whole stride-1 block `x + conv3(GELU(conv2(GroupNorm(conv1(x)))))`, fused |
+//! | [`fused_stage`] | a chain of such blocks (an encoder/decoder stage) as one op |
 //!
 //! All take f32 NCDHW tensors (non-contiguous inputs are copied), run on the CPU with rayon and
 //! run-time-dispatched AVX-512/AVX2 inner loops, and are differentiable through candle's autograd
@@ -44,7 +45,7 @@ mod simd;
 mod storage;
 mod tile_gemm;
 
-pub use block_fused::{fused_block, DepthwiseStage};
+pub use block_fused::{fused_block, fused_stage, DepthwiseStage, FusedBlock};
 pub use block_tail::{block_tail, BlockTail};
 pub use conv::{depthwise_conv3d, depthwise_conv_transpose3d};
 pub use gelu::{bias_gelu, gelu_erf};
