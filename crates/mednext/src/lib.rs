@@ -3,7 +3,8 @@
 //! MedNeXt v1 (Roy et al., "MedNeXt: Transformer-driven Scaling of ConvNets for Medical Image Segmentation",
 //! MICCAI 2023; MIC-DKFZ/MedNeXt) on candle, numerically equal to the original PyTorch implementation, with
 //! the 3-D operations candle lacks (depthwise 3-D convolution and its transpose, fused per-channel GroupNorm
-//! and exact GELU) as custom ops with backward passes.
+//! and exact GELU, whole fused blocks) as custom ops with backward passes. Programs that train or run the
+//! network on the CPU should call [`retain_freed_memory`] at the start of `main` (see its documentation).
 //!
 //! ```
 //! use candle_core::{Device, Tensor};
