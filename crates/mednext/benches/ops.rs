@@ -134,16 +134,19 @@ fn fused_block(c: &mut Criterion) {
         c.bench_function(&format!("fused_block (1,{ch},{s}³) r{r} k3 fwd"), |bench| {
             bench.iter(|| ops::fused_block(x, &dw, &tail, true).unwrap())
         });
-        c.bench_function(&format!("fused_block (1,{ch},{s}³) r{r} k3 fwd+bwd"), |bench| {
-            bench.iter(|| {
-                ops::fused_block(x, &dw, &tail, true)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap()
-            })
-        });
+        c.bench_function(
+            &format!("fused_block (1,{ch},{s}³) r{r} k3 fwd+bwd"),
+            |bench| {
+                bench.iter(|| {
+                    ops::fused_block(x, &dw, &tail, true)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .backward()
+                        .unwrap()
+                })
+            },
+        );
     }
 }
 

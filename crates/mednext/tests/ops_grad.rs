@@ -479,7 +479,10 @@ fn fused_block_matches_composition() {
             report += &format!(", g{name} {d:.1e}");
             assert!(d < 2.0 * TOL, "{case}: gradient wrt {name} differs by {d}");
             let again = max_rel(g1_again.get(v.as_tensor()).unwrap(), a);
-            assert!(again == 0.0, "{case}: second backward differs for {name} by {again}");
+            assert!(
+                again == 0.0,
+                "{case}: second backward differs for {name} by {again}"
+            );
         }
         eprintln!("{report}");
     }
@@ -555,11 +558,17 @@ fn fused_stage_matches_blocks() {
         );
         let d = max_rel(a, b);
         assert!(d < 2.0 * TOL, "gradient {i} differs by {d}");
-        assert_eq!(max_rel(g1_again.get(v.as_tensor()).unwrap(), a), 0.0, "second backward, gradient {i}");
+        assert_eq!(
+            max_rel(g1_again.get(v.as_tensor()).unwrap(), a),
+            0.0,
+            "second backward, gradient {i}"
+        );
     }
     // a stage with a block that does not fit the running channel count names the block
     let bad = [blocks[2], blocks[0]];
-    let err = ops::fused_stage(x.as_tensor(), &bad).unwrap_err().to_string();
+    let err = ops::fused_stage(x.as_tensor(), &bad)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("block 1"), "{err}");
 }
 

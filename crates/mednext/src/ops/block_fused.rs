@@ -340,7 +340,10 @@ impl CustomOp2 for StageOp {
         if self.keep {
             *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = Some(saved);
         }
-        let out = self.blocks.last().map_or(vec![0; 5], |g| g.output_dims().to_vec());
+        let out = self
+            .blocks
+            .last()
+            .map_or(vec![0; 5], |g| g.output_dims().to_vec());
         Ok((CpuStorage::F32(y), Shape::from(out)))
     }
 

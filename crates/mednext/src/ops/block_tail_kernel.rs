@@ -334,7 +334,9 @@ impl Acc {
 
     fn add(mut self, o: &Self) -> Self {
         for (a, b) in [(&mut self.w2, &o.w2), (&mut self.w3t, &o.w3t)] {
-            a.par_iter_mut().zip(b.par_iter()).for_each(|(x, y)| *x += y);
+            a.par_iter_mut()
+                .zip(b.par_iter())
+                .for_each(|(x, y)| *x += y);
         }
         for (a, b) in [(&mut self.b2, &o.b2), (&mut self.b3, &o.b3)] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);

@@ -146,7 +146,7 @@ fn nn_impl<M: MulAdd, const LANES: usize>(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    debug_assert!(w.m == s.m && w.k == s.k && s.n % PANEL == 0);
+    debug_assert!(w.m == s.m && w.k == s.k && s.n.is_multiple_of(PANEL));
     let (rows, cols) = (rows_for(LANES), cols_for(LANES));
     for (xp, yp) in x
         .chunks_exact(s.k * PANEL)
@@ -229,7 +229,8 @@ fn nt_micro<M: MulAdd, const R: usize, const B: usize>(
     for (p, ap) in a.chunks_exact(s.m * PANEL).take(s.n / PANEL).enumerate() {
         let rows: [&[f32; PANEL]; R] =
             std::array::from_fn(|r| ap[(o0 + r) * PANEL..][..PANEL].try_into().unwrap());
-        let xs: &[f32; PANEL * PANEL] = xb[p * PANEL * PANEL..][..PANEL * PANEL].try_into().unwrap();
+        let xs: &[f32; PANEL * PANEL] =
+            xb[p * PANEL * PANEL..][..PANEL * PANEL].try_into().unwrap();
         for l in 0..PANEL {
             let xv: &[f32; B] = xs[l * PANEL + c0..][..B].try_into().unwrap();
             for (ac, row) in acc.iter_mut().zip(&rows) {
@@ -275,7 +276,7 @@ fn nt_rows<M: MulAdd, const R: usize, const LANES: usize>(
 
 #[inline(always)]
 fn nt_impl<M: MulAdd, const LANES: usize>(s: Nt, a: &[f32], xt: &[f32], g: &mut [f64]) {
-    debug_assert!(s.n % PANEL == 0);
+    debug_assert!(s.n.is_multiple_of(PANEL));
     let full = rows_for(LANES);
     let mut o = 0;
     while o < s.m {
@@ -336,24 +337,36 @@ mod tests {
             let b = data(m, 3);
             for transposed in [false, true] {
                 // W[o, i] is w[o·k + i], or w[i·m + o] for the column form.
-                let at = |o: usize, i: usize| if transposed { w[i * m + o] } else { w[o * k + i] };
+                let at = |o: usize, i: usize| {
+                    if transposed {
+                        w[i * m + o]
+                    } else {
+                        w[o * k + i]
+                    }
+                };
                 let packed = if transposed {
                     PackedRows::from_columns(&w, m, k)
                 } else {
                     PackedRows::from_rows(&w, m, k)
                 };
                 let mut y = vec![f32::NAN; m * n];
-                nn(Nn { m, k, n }, &packed, &to_panels(&x, k, n), Some(&b), &mut y);
+                nn(
+                    Nn { m, k, n },
+                    &packed,
+                    &to_panels(&x, k, n),
+                    Some(&b),
+                    &mut y,
+                );
                 let mut y0 = vec![f32::NAN; m * n];
                 nn(Nn { m, k, n }, &packed, &to_panels(&x, k, n), None, &mut y0);
-                for o in 0..m {
+                for (o, &bo) in b.iter().enumerate() {
                     for j in 0..n {
                         let e: f64 = (0..k)
                             .map(|i| f64::from(at(o, i)) * f64::from(x[i * n + j]))
                             .sum::<f64>();
                         let idx = ((j / PANEL) * m + o) * PANEL + j % PANEL;
                         assert!((f64::from(y0[idx]) - e).abs() < 1e-5, "{m} {k} {n}");
-                        assert!((f64::from(y[idx]) - e - f64::from(b[o])).abs() < 1e-5);
+                        assert!((f64::from(y[idx]) - e - f64::from(bo)).abs() < 1e-5);
                     }
                 }
             }
