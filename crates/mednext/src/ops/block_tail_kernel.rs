@@ -112,14 +112,38 @@ unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
-    /// The `len` floats at `offset`.
+    /// Writes the valid columns of row `r` of a panel-major tile (`rows × w`) — `len` values, plus `add`
+    /// element-wise when given — to the buffer at `offset`, through the raw pointer (the buffer may be
+    /// uninitialised there).
     ///
     /// # Safety
-    /// `offset + len` must lie inside the buffer, and no other live reference may overlap the range.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn range(&self, offset: usize, len: usize) -> &mut [f32] {
-        // SAFETY: guaranteed by the caller.
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(offset), len) }
+    /// `offset + len` must lie inside the buffer's allocation, `len` must not exceed the tile's width, and no
+    /// other task may access the range.
+    unsafe fn write_row(
+        &self,
+        offset: usize,
+        len: usize,
+        tile: &[f32],
+        rows: usize,
+        r: usize,
+        add: Option<&[f32]>,
+    ) {
+        for p in 0..len.div_ceil(PANEL) {
+            let n = PANEL.min(len - p * PANEL);
+            let src = &tile[(p * rows + r) * PANEL..][..n];
+            // SAFETY: inside `offset..offset + len` (caller's guarantee).
+            let dst = unsafe { self.0.add(offset + p * PANEL) };
+            match add {
+                Some(x) => {
+                    for (i, (&v, &x)) in src.iter().zip(&x[p * PANEL..][..n]).enumerate() {
+                        // SAFETY: as above.
+                        unsafe { dst.add(i).write(v + x) };
+                    }
+                }
+                // SAFETY: as above; `src` is a different allocation (the worker's tile).
+                None => unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) },
+            }
+        }
     }
 }
 
@@ -230,22 +254,6 @@ fn pack(
     }
 }
 
-/// Writes the valid columns of row `r` of a panel-major tile (`rows × w`) to `dst` (its valid length),
-/// adding `add` element-wise when given.
-fn unpack_row(tile: &[f32], rows: usize, r: usize, add: Option<&[f32]>, dst: &mut [f32]) {
-    for (p, out) in dst.chunks_mut(PANEL).enumerate() {
-        let src = &tile[(p * rows + r) * PANEL..][..out.len()];
-        match add {
-            Some(x) => {
-                for ((o, &v), &x) in out.iter_mut().zip(src).zip(&x[p * PANEL..]) {
-                    *o = v + x;
-                }
-            }
-            None => out.copy_from_slice(src),
-        }
-    }
-}
-
 /// Tile buffers of one worker.
 #[derive(Default)]
 struct Scratch {
@@ -265,8 +273,10 @@ pub(crate) fn forward(
     p: &TailWeights,
     residual: Option<&[f32]>,
 ) -> Vec<f32> {
-    let mut y = zeroed(d.n * d.co * d.v);
-    if d.v == 0 || d.n == 0 {
+    let len = d.n * d.co * d.v;
+    // Every element is written exactly once by the tiles below (they cover every voxel of every row).
+    let mut y: Vec<f32> = Vec::with_capacity(len);
+    if len == 0 {
         return y;
     }
     let prep = prepare(a, d, p, false);
@@ -304,12 +314,15 @@ pub(crate) fn forward(
             );
             for o in 0..d.co {
                 let off = (t.bn * d.co + o) * d.v + t.j0;
-                // SAFETY: `off + len` is inside row `o` of batch item `bn` of the output; tiles cover disjoint
-                // voxel ranges, so no other task touches these elements.
-                let dst = unsafe { ptr.range(off, t.len) };
-                unpack_row(&s.y, d.co, o, residual.map(|r| &r[off..][..t.len]), dst);
+                let add = residual.map(|r| &r[off..][..t.len]);
+                // SAFETY: `off + len` is inside row `o` of batch item `bn` of the output (capacity `len`);
+                // tiles cover disjoint voxel ranges, so no other task touches these elements.
+                unsafe { ptr.write_row(off, t.len, &s.y, d.co, o, add) };
             }
         });
+    // SAFETY: the tiles `0..n·⌈v/cols⌉` cover every voxel of every batch item, and each wrote all `co` rows
+    // of its voxel range: all `len` elements are initialised.
+    unsafe { y.set_len(len) };
     y
 }
 
@@ -349,7 +362,9 @@ impl Acc {
 /// parameter gradients (the residual's gradient is `gy` itself).
 #[must_use]
 pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> TailGrads {
-    let mut ga = zeroed(d.n * d.c * d.v);
+    let len = d.n * d.c * d.v;
+    // Every element is written exactly once by the tiles below before `set_len`.
+    let mut ga: Vec<f32> = Vec::with_capacity(len);
     let mut acc: Option<Acc> = None;
     let (mut ggamma, mut gbeta) = (vec![0.0_f64; d.c], vec![0.0_f64; d.c]);
     if d.v > 0 && d.n > 0 {
@@ -369,6 +384,9 @@ pub(crate) fn backward(a: &[f32], d: TailDims, p: &TailWeights, gy: &[f32]) -> T
                 acc
             })
             .collect();
+        // SAFETY: the tiles `0..n·⌈v/cols⌉` (all processed above) cover every voxel of every batch item, and
+        // each wrote all `c` rows of its voxel range: all `len` elements are initialised.
+        unsafe { ga.set_len(len) };
         for part in partial {
             acc = Some(match acc {
                 None => part,
@@ -496,8 +514,8 @@ fn backward_tile(
     nn(back2, &prep.w2t, &s.h, None, &mut s.n);
     for c in 0..d.c {
         let off = (t.bn * d.c + c) * d.v + t.j0;
-        // SAFETY: inside row `c` of batch item `bn` of `ga`; tiles are disjoint voxel ranges and each tile is
-        // processed by exactly one worker.
-        unpack_row(&s.n, d.c, c, None, unsafe { gn.range(off, t.len) });
+        // SAFETY: inside row `c` of batch item `bn` of `ga` (capacity n·c·v); tiles are disjoint voxel ranges
+        // and each tile is processed by exactly one worker.
+        unsafe { gn.write_row(off, t.len, &s.n, d.c, c, None) };
     }
 }
