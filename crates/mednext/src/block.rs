@@ -271,9 +271,7 @@ impl MedNextBlock {
             residual: self.residual,
         })
     }
-}
 
-impl MedNextBlock {
     /// Whether the part after the depthwise convolution runs as the fused [`ops::block_tail`] (GroupNorm, no
     /// GRN, on the CPU): then the block keeps only its input and its depthwise output for the backward pass and
     /// recomputes its expanded activations itself, so block-level recomputation would only cost time.
@@ -281,9 +279,8 @@ impl MedNextBlock {
     pub fn is_fused(&self) -> bool {
         self.norm.kind == NormType::Group && self.grn.is_none() && self.conv1_w.device().is_cpu()
     }
-}
 
-impl MedNextBlock {
+    /// The parameters after the depthwise convolution, as [`ops::block_tail`] takes them.
     fn fused_tail(&self) -> ops::BlockTail<'_> {
         ops::BlockTail {
             gamma: &self.norm.weight,
@@ -295,9 +292,7 @@ impl MedNextBlock {
             eps: NORM_EPS,
         }
     }
-}
 
-impl MedNextBlock {
     /// The block as one [`ops::fused_block`] (a fused stride-1 block), else `None`.
     pub(crate) fn as_fused(&self) -> Option<ops::FusedBlock<'_>> {
         (self.is_fused() && self.resample == Resample::None).then(|| ops::FusedBlock {

@@ -252,3 +252,18 @@ pub fn gelu(x: f64) -> f64 {
 pub fn wide(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&a| f64::from(a)).collect()
 }
+
+/// Relative tolerance: `max |ours − reference| / max(1, max |reference|)`.
+pub const TOL: f32 = 1e-5;
+
+/// `max |a − b| / max(1, max |b|)` over two tensors of the same shape.
+pub fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let (a, b) = (values(a), values(b));
+    let scale = b.iter().fold(1.0_f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+        / scale
+}
