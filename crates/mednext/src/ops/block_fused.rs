@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use super::block_tail::{flat_params, tail_dims, BlockTail};
 use super::block_tail_kernel::{self as kernel, TailDims, TailWeights};
+use super::channel::channel_sums;
 use super::depthwise;
 use super::storage::{check_channels, check_f32_cpu, dims5, slice, Dims5};
 
@@ -308,18 +309,6 @@ impl StageOp {
             Tensor::from_vec(gh, hook.shape(), hook.device())?,
         ))
     }
-}
-
-/// `s[c] = Σ_{n,v} g[n, c, v]` (f64 per plane, then over the batch).
-fn channel_sums(g: &[f32], d: Dims5) -> Vec<f32> {
-    let plane: usize = d[2..].iter().product();
-    let per: Vec<f64> = g
-        .par_chunks(plane.max(1))
-        .map(|p| p.iter().map(|&v| f64::from(v)).sum())
-        .collect();
-    (0..d[1])
-        .map(|c| (0..d[0]).map(|n| per[n * d[1] + c]).sum::<f64>() as f32)
-        .collect()
 }
 
 impl CustomOp2 for StageOp {

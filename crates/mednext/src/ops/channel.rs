@@ -43,18 +43,23 @@ impl CustomOp1 for ChannelSum {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let [n, c, d, h, w] = dims5(self.name(), "x", l.shape())?;
+        let dims = dims5(self.name(), "x", l.shape())?;
         let x = slice(self.name(), "x", s, l)?;
-        let v = d * h * w;
-        let sums: Vec<f64> = (0..n * c)
-            .into_par_iter()
-            .map(|nc| x[nc * v..][..v].iter().map(|&a| f64::from(a)).sum::<f64>())
-            .collect();
-        let out: Vec<f32> = (0..c)
-            .map(|ch| (0..n).map(|b| sums[b * c + ch]).sum::<f64>() as f32)
-            .collect();
-        Ok((CpuStorage::F32(out), Shape::from(c)))
+        Ok((CpuStorage::F32(channel_sums(x, dims)), Shape::from(dims[1])))
     }
+}
+
+/// `s[c] = Σ_{n,v} x[n, c, v]` over an NCDHW slice (f64 per (n, c) plane in parallel, then over the batch).
+pub(crate) fn channel_sums(x: &[f32], dims: Dims5) -> Vec<f32> {
+    let [n, c, d, h, w] = dims;
+    let v = d * h * w;
+    let sums: Vec<f64> = (0..n * c)
+        .into_par_iter()
+        .map(|nc| x[nc * v..][..v].iter().map(|&a| f64::from(a)).sum::<f64>())
+        .collect();
+    (0..c)
+        .map(|ch| (0..n).map(|b| sums[b * c + ch]).sum::<f64>() as f32)
+        .collect()
 }
 
 /// `y[n,c,v] = x[n,c,v] + b[c]` with autograd; on a non-CPU device it falls back to `broadcast_add`.
